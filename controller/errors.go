@@ -1,0 +1,66 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrUsage means the request itself is wrong (a bad flag value, --user
+	// without root); LSB exit 2.
+	ErrUsage = errors.New("usage")
+	// ErrNoPrivilege means the caller may not do this (signal another
+	// user's daemon, drop to a user); LSB exit 4.
+	ErrNoPrivilege = errors.New("no privilege")
+	// ErrProgramNotFound means the program does not exist or is not
+	// executable; LSB exit 5 for start.
+	ErrProgramNotFound = errors.New("program not installed")
+	// ErrNotRunning means there is no daemon to signal; LSB exit 7 for
+	// reload and signal.
+	ErrNotRunning = errors.New("not running")
+	// ErrStillRunning means the daemon outlived the whole stop schedule.
+	ErrStillRunning = errors.New("still running after the stop schedule")
+	// ErrRunningUnlocked means the daemon is alive but closed its lock
+	// descriptor, so nothing can vouch for it: start refuses to launch a
+	// second instance.
+	ErrRunningUnlocked = errors.New("running without its lock")
+	// ErrOrphaned means the main process is gone but processes that
+	// inherited its lock still hold it.
+	ErrOrphaned = errors.New("main process gone, lock still held")
+	// ErrFailedStart means the daemon died, or did not become ready, during
+	// a readiness wait (--wait, --notify).
+	ErrFailedStart = errors.New("failed to start")
+	// ErrAlreadyDaemon means Daemonize was called in a process that already
+	// is the daemon, or called twice.
+	ErrAlreadyDaemon = errors.New("already daemonized")
+)
+
+// kindError is an error whose message is its own, classified by one of the
+// sentinels above (errors.Is(err, kind)) without repeating its text.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// withKind makes an error that reads as the formatted message and matches
+// kind.
+func withKind(kind error, format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// ErrUnsupported means this platform lacks what the request needs (the
+// notify protocol's credential check, a subreaper).
+var ErrUnsupported = errors.New("not supported on this platform")
+
+var (
+	// ErrDead is status's "dead, pidfile left" (LSB status 1): a stale
+	// pidfile, a daemon running without its lock, or only orphans of a dead
+	// main process holding it.
+	ErrDead = errors.New("dead, pidfile left")
+	// ErrUnknown is status's "unknown" (LSB status 4): the pidfile cannot be
+	// read or does not hold a PID.
+	ErrUnknown = errors.New("status unknown")
+)

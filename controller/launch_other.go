@@ -1,0 +1,16 @@
+//go:build !linux
+
+package controller
+
+import "golang.org/x/sys/unix"
+
+// markCloseOnExec marks every descriptor above stderr close-on-exec.
+func markCloseOnExec() {
+	for fd := 3; fd < 1024; fd++ {
+		unix.CloseOnExec(fd)
+	}
+}
+
+// becomeSubreaper is Linux-only; elsewhere the readiness wait observes the
+// daemon through its lock and cannot learn its exit status.
+func becomeSubreaper() error { return ErrUnsupported }

@@ -1,0 +1,306 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/daemonctl/daemonctl/signals"
+)
+
+// StartSpec is everything a start needs: what to run and how to detach it.
+// The zero value of each optional field means the classic default.
+type StartSpec struct {
+	// PIDFile is the pidfile path; relative paths are made absolute.
+	PIDFile string
+	// Name is how messages call the service; default: PIDFile's base name
+	// without ".pid".
+	Name string
+	// Program is resolved on PATH; Args follow it.
+	Program string
+	Args    []string
+	// Dir is the daemon's working directory; default "/".
+	Dir string
+	// Umask is the daemon's umask; nil means 022.
+	Umask *uint32
+	// User and Group (names or numbers) drop privileges; root only.
+	User, Group string
+	// Env adds KEY=VALUE entries to the environment, which is the caller's
+	// own unless ClearEnv is set.
+	Env      []string
+	ClearEnv bool
+	// Stdout and Stderr are files appended to (created 0640); default
+	// /dev/null.
+	Stdout, Stderr string
+	// Nice, when set, is the daemon's nice value.
+	Nice *int
+	// Wait, when positive, makes Start watch the daemon that long and fail
+	// if it exits meanwhile.
+	Wait time.Duration
+	// Notify makes Start wait for READY=1 on NOTIFY_SOCKET, up to
+	// NotifyTimeout (default 30 s). On timeout the daemon is stopped with
+	// StopSchedule unless KeepOnTimeout.
+	Notify        bool
+	NotifyTimeout time.Duration
+	KeepOnTimeout bool
+	// NotifySocket is a file-system path for the notify socket; default an
+	// abstract socket.
+	NotifySocket string
+	StopSchedule signals.Schedule
+}
+
+// launchSpec is the resolved, validated form of a start, handed to the
+// launcher stage as JSON.
+type launchSpec struct {
+	PIDFile string   `json:"pidfile"`
+	Path    string   `json:"path"`
+	Argv    []string `json:"argv"`
+	Env     []string `json:"env"`
+	Dir     string   `json:"dir"`
+	Umask   uint32   `json:"umask"`
+	Cred    *cred    `json:"cred,omitempty"`
+	Stdout  string   `json:"stdout,omitempty"`
+	Stderr  string   `json:"stderr,omitempty"`
+	Nice    *int     `json:"nice,omitempty"`
+	// LockFD, when set, tells the daemon (a Go program using Daemonize)
+	// which descriptor holds its lock, through the environment.
+	LockEnv bool `json:"lock_env,omitempty"`
+}
+
+type cred struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups"`
+}
+
+// markerEnv names the environment variables daemonctl uses to talk to its
+// own re-executed stages; they never reach the daemon's environment.
+const (
+	launcherEnv = "DAEMONCTL_LAUNCHER"
+	daemonEnv   = "DAEMONCTL_DAEMON"
+)
+
+// NameFor is the default service name for a pidfile: its base name
+// without ".pid".
+func NameFor(pidfile string) string {
+	return strings.TrimSuffix(filepath.Base(pidfile), ".pid")
+}
+
+// AbsPIDFile makes a pidfile path absolute and checks it names a file.
+func AbsPIDFile(path string) (string, error) {
+	if path == "" {
+		return "", withKind(ErrUsage, "no pidfile given: use -p FILE")
+	}
+	if strings.HasSuffix(path, "/") {
+		return "", withKind(ErrUsage, "pidfile %s names a directory: give a file, like %s", path, filepath.Join(path, "NAME.pid"))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("pidfile %s: %w", path, err)
+	}
+	return abs, nil
+}
+
+// resolve validates spec and turns it into what the launcher runs. It
+// checks everything that can be checked before anything detaches.
+func (spec *StartSpec) resolve() (*launchSpec, error) {
+	pidPath, err := AbsPIDFile(spec.PIDFile)
+	if err != nil {
+		return nil, err
+	}
+	spec.PIDFile = pidPath
+	if spec.Name == "" {
+		spec.Name = NameFor(pidPath)
+	}
+	dir := filepath.Dir(pidPath)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("pidfile directory %s does not exist: create it (mkdir -p %s) or choose another -p", dir, dir)
+	}
+	if st, err := os.Lstat(pidPath); err == nil {
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			return nil, fmt.Errorf("pidfile %s is a symbolic link, which daemonctl never follows: remove it or point -p at a real path", pidPath)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("pidfile %s is not a regular file: choose another -p", pidPath)
+		}
+	}
+	if spec.Program == "" {
+		return nil, withKind(ErrUsage, "no program given: daemonctl start -p FILE -- PROGRAM [ARG...]")
+	}
+	path, err := lookProgram(spec.Program)
+	if err != nil {
+		return nil, err
+	}
+	ls := &launchSpec{
+		PIDFile: pidPath,
+		Path:    path,
+		Argv:    append([]string{spec.Program}, spec.Args...),
+		Dir:     "/",
+		Umask:   0o022,
+		Stdout:  spec.Stdout,
+		Stderr:  spec.Stderr,
+		Nice:    spec.Nice,
+	}
+	if spec.Dir != "" {
+		if ls.Dir, err = filepath.Abs(spec.Dir); err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(ls.Dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--chdir %s: no such directory", spec.Dir)
+		}
+	}
+	if spec.Umask != nil {
+		if *spec.Umask > 0o777 {
+			return nil, withKind(ErrUsage, "--umask %o: must be an octal number up to 777", *spec.Umask)
+		}
+		ls.Umask = *spec.Umask
+	}
+	if spec.Nice != nil && (*spec.Nice < -20 || *spec.Nice > 19) {
+		return nil, withKind(ErrUsage, "--nice %d: must be between -20 and 19", *spec.Nice)
+	}
+	for _, name := range []*string{&ls.Stdout, &ls.Stderr} {
+		if *name == "" {
+			continue
+		}
+		if *name, err = filepath.Abs(*name); err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(filepath.Dir(*name)); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("log file %s: directory %s does not exist: create it first", *name, filepath.Dir(*name))
+		}
+	}
+	if ls.Cred, err = resolveCred(spec.User, spec.Group); err != nil {
+		return nil, err
+	}
+	if ls.Env, err = buildEnv(spec.Env, spec.ClearEnv); err != nil {
+		return nil, err
+	}
+	if spec.Wait < 0 {
+		return nil, withKind(ErrUsage, "--wait %v: must be positive", spec.Wait)
+	}
+	if spec.Notify && spec.NotifyTimeout < 0 {
+		return nil, withKind(ErrUsage, "--timeout %v: must be positive", spec.NotifyTimeout)
+	}
+	return ls, nil
+}
+
+// lookProgram finds prog on PATH (or as a path) and checks it is an
+// executable file, returning an absolute path: the daemon runs from
+// another directory.
+func lookProgram(prog string) (string, error) {
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		var why string
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			why = "is not executable (chmod +x it)"
+		case strings.Contains(prog, "/"):
+			why = "does not exist"
+		default:
+			why = "was not found on PATH; give its full path"
+		}
+		if st, serr := os.Stat(prog); serr == nil && st.IsDir() {
+			why = "is a directory"
+		}
+		return "", withKind(ErrProgramNotFound, "program %s %s", prog, why)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return "", withKind(ErrProgramNotFound, "program %s is a directory", prog)
+	}
+	return filepath.Abs(path)
+}
+
+// resolveCred looks up --user and --group. Without --user and --group it
+// returns nil: the daemon keeps the caller's identity.
+func resolveCred(userName, groupName string) (*cred, error) {
+	if userName == "" && groupName == "" {
+		return nil, nil
+	}
+	c := &cred{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	if userName != "" {
+		u, err := lookupUser(userName)
+		if err != nil {
+			return nil, withKind(ErrUsage, "--user %s: no such user", userName)
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		c.UID, c.GID = uint32(uid), uint32(gid)
+		if ids, err := u.GroupIds(); err == nil {
+			for _, id := range ids {
+				if n, err := strconv.ParseUint(id, 10, 32); err == nil {
+					c.Groups = append(c.Groups, uint32(n))
+				}
+			}
+		}
+	}
+	if groupName != "" {
+		g, err := user.LookupGroup(groupName)
+		if err != nil {
+			if g, err = user.LookupGroupId(groupName); err != nil {
+				return nil, withKind(ErrUsage, "--group %s: no such group", groupName)
+			}
+		}
+		gid, _ := strconv.ParseUint(g.Gid, 10, 32)
+		c.GID = uint32(gid)
+	}
+	if c.Groups == nil {
+		c.Groups = []uint32{c.GID}
+	}
+	if os.Geteuid() != 0 && (c.UID != uint32(os.Geteuid()) || c.GID != uint32(os.Getegid())) {
+		return nil, withKind(ErrUsage, "--user and --group need root: run daemonctl as root, or drop them to keep your own identity")
+	}
+	return c, nil
+}
+
+func lookupUser(name string) (*user.User, error) {
+	u, err := user.Lookup(name)
+	if err == nil {
+		return u, nil
+	}
+	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
+		return user.LookupId(name)
+	}
+	return nil, err
+}
+
+// buildEnv is the daemon's environment: the caller's (less daemonctl's own
+// markers and the caller's NOTIFY_SOCKET), or nothing with clear, then the
+// KEY=VALUE entries of extra, each replacing an earlier KEY.
+func buildEnv(extra []string, clear bool) ([]string, error) {
+	var env []string
+	if !clear {
+		for _, kv := range os.Environ() {
+			key, _, _ := strings.Cut(kv, "=")
+			if key != launcherEnv && key != daemonEnv && key != "NOTIFY_SOCKET" {
+				env = append(env, kv)
+			}
+		}
+	}
+	for _, kv := range extra {
+		key, _, ok := strings.Cut(kv, "=")
+		if !ok || key == "" || strings.ContainsAny(key, "\x00") {
+			return nil, withKind(ErrUsage, "--env %q: expected KEY=VALUE", kv)
+		}
+		env = setEnv(env, kv)
+	}
+	return env, nil
+}
+
+// setEnv returns env with kv's key set to kv, replacing an earlier entry.
+func setEnv(env []string, kv string) []string {
+	key, _, _ := strings.Cut(kv, "=")
+	for i, old := range env {
+		if k, _, _ := strings.Cut(old, "="); k == key {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}

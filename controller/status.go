@@ -1,0 +1,119 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/daemonctl/daemonctl/pidfile"
+)
+
+// Report is a service's status, for people (Message) and for JSON.
+type Report struct {
+	Name    string `json:"name"`
+	PIDFile string `json:"pidfile"`
+	// State is one of running, stopped, dead, unlocked, orphaned, starting
+	// and unknown.
+	State   string     `json:"state"`
+	PID     int        `json:"pid,omitempty"`
+	Started *time.Time `json:"started,omitempty"`
+	// Uptime is in whole seconds.
+	Uptime  int64    `json:"uptime,omitempty"`
+	Command []string `json:"command,omitempty"`
+	Holders []int    `json:"holders,omitempty"`
+	Message string   `json:"message"`
+}
+
+// Status inspects the pidfile and describes the service. The error is nil
+// only when it runs (its PID holds the lock). Otherwise it matches
+// ErrNotRunning (no pidfile), ErrDead (a pidfile whose daemon is dead, runs
+// without its lock, or left orphans holding it) or ErrUnknown (the
+// pidfile is unreadable, not a regular file, or holds garbage); the Report
+// is filled in every case.
+func Status(path, name string) (Report, error) {
+	abs, err := AbsPIDFile(path)
+	if err != nil {
+		return Report{Name: name, PIDFile: path, State: "unknown", Message: err.Error()}, err
+	}
+	if name == "" {
+		name = NameFor(abs)
+	}
+	st, err := pidfile.Inspect(abs)
+	r := Report{Name: name, PIDFile: abs, PID: st.PID}
+	if err != nil {
+		r.State = "unknown"
+		r.Message = fmt.Sprintf("%s: status unknown: %v", name, describeFileError(abs, err))
+		return r, withKind(ErrUnknown, "%s", r.Message)
+	}
+	if !st.Process.Started.IsZero() {
+		started := st.Process.Started.Round(10 * time.Millisecond)
+		r.Started = &started
+		r.Uptime = int64(time.Since(started).Seconds())
+		r.Command = st.Process.Command
+	}
+	switch st.Status {
+	case pidfile.NotRunning:
+		r.State, r.Message = "stopped", name+": not running"
+		return r, withKind(ErrNotRunning, "%s", r.Message)
+	case pidfile.Running:
+		r.State = "running"
+		r.Message = fmt.Sprintf("%s: running (pid %d", name, st.PID)
+		if r.Started != nil {
+			r.Message += ", up " + FormatUptime(time.Since(*r.Started))
+		}
+		r.Message += ")"
+		return r, nil
+	case pidfile.Stale:
+		r.State = "dead"
+		r.Message = fmt.Sprintf("%s: dead (pid %d has exited; stale pidfile %s left)", name, st.PID, abs)
+		if st.Reused {
+			r.Message = fmt.Sprintf("%s: dead (pidfile %s names pid %d, which is now another process that does not hold the lock)", name, abs, st.PID)
+			r.Command, r.Started, r.Uptime = nil, nil, 0
+		}
+	case pidfile.RunningUnlocked:
+		r.State = "unlocked"
+		r.Message = fmt.Sprintf("%s: pid %d is alive but does not hold the pidfile's lock: the program closed its inherited descriptors, so it cannot be vouched for (start will not launch a second instance; stop can stop it)", name, st.PID)
+	case pidfile.Orphaned:
+		r.State, r.Holders = "orphaned", st.Holders
+		r.Message = fmt.Sprintf("%s: main process %d gone, %d %s still hold the lock (%s)", name, st.PID, len(st.Holders), plural(len(st.Holders), "process", "processes"), pidList(st.Holders))
+	case pidfile.Starting:
+		r.State = "starting"
+		r.Message = fmt.Sprintf("%s: starting (lock held, pid not yet written)", name)
+	}
+	return r, withKind(ErrDead, "%s", r.Message)
+}
+
+// ExitCode maps a Status error to its LSB status code.
+func ExitCode(statusErr error) int {
+	switch {
+	case statusErr == nil:
+		return 0
+	case errors.Is(statusErr, ErrNotRunning):
+		return 3
+	case errors.Is(statusErr, ErrDead):
+		return 1
+	}
+	return 4
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// FormatUptime renders a duration as operators read it: 42s, 3m12s,
+// 5h03m, 12d4h.
+func FormatUptime(d time.Duration) string {
+	s := int64(d.Seconds())
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
+}

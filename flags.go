@@ -1,0 +1,62 @@
+package main
+
+import (
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/daemonctl/daemonctl/signals"
+)
+
+// commonFlags are every service command's: which pidfile, what to call
+// the service, and whether to be quiet. Flags are built afresh per app, as
+// urfave/cli records parse state in them.
+func commonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "pidfile", Aliases: []string{"p"}, Usage: "the PID `FILE` (locked by the daemon while it runs)", Required: true},
+		&cli.StringFlag{Name: "name", Usage: "service `NAME` for messages (default: the pidfile's base name without .pid)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on success"},
+	}
+}
+
+func stopFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "first `SIGNAL` of the stop schedule"},
+		&cli.StringFlag{Name: "retry", Aliases: []string{"R"}, Usage: "stop `SCHEDULE`: SIG/SECONDS/SIG/SECONDS[/forever], or SECONDS for TERM/SECONDS/KILL/SECONDS (default TERM/10/KILL/5)"},
+	}
+}
+
+func startFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "chdir", Aliases: []string{"d"}, Usage: "working `DIR` of the daemon (default /)"},
+		&cli.StringFlag{Name: "umask", Usage: "octal `MASK` for the daemon (default 022)"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as `USER` (name or uid), with its groups; root only"},
+		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "run with primary `GROUP` (name or gid); root only"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add `KEY=VALUE` to the environment (repeatable)"},
+		&cli.BoolFlag{Name: "clear-env", Usage: "start from an empty environment (then only --env)"},
+		&cli.StringFlag{Name: "stdout", Aliases: []string{"o"}, Usage: "append the daemon's stdout to `FILE` (created 0640; default /dev/null)"},
+		&cli.StringFlag{Name: "stderr", Usage: "append the daemon's stderr to `FILE` (created 0640; default /dev/null)"},
+		&cli.IntFlag{Name: "nice", Aliases: []string{"N"}, Usage: "run at nice `LEVEL` (-20..19)"},
+		&cli.DurationFlag{Name: "wait", Aliases: []string{"w"}, Usage: "fail unless the daemon is still alive after `DURATION` (e.g. 500ms)"},
+		&cli.BoolFlag{Name: "notify", Usage: "wait for READY=1 on NOTIFY_SOCKET (systemd's sd_notify protocol)"},
+		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "with --notify: give up after `DURATION` and stop the daemon"},
+		&cli.BoolFlag{Name: "keep-on-timeout", Usage: "with --notify: leave the daemon running on timeout (start still fails)"},
+		&cli.StringFlag{Name: "notify-socket", Usage: "with --notify: bind the socket at file-system `PATH` instead of an abstract name"},
+	}
+}
+
+// schedule reads --signal and --retry.
+func schedule(c *cli.Context) (signals.Schedule, error) {
+	first, err := signals.Parse(c.String("signal"))
+	if err != nil {
+		return signals.Schedule{}, usagef(c, "--signal: %v", err)
+	}
+	if c.String("retry") == "" {
+		return signals.DefaultSchedule().WithFirst(first), nil
+	}
+	sched, err := signals.ParseSchedule(c.String("retry"), first)
+	if err != nil {
+		return signals.Schedule{}, usagef(c, "--retry: %v", err)
+	}
+	return sched, nil
+}

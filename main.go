@@ -1,0 +1,135 @@
+// Command daemonctl starts, stops and inspects Unix daemons through locked
+// PID files. See README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/signals"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	if controller.IsLauncher() {
+		os.Exit(controller.RunLauncher())
+	}
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run builds the app, runs it and maps its error to an exit code; it is
+// the only place exit codes are decided.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	var done reported
+	if !errors.As(err, &done) {
+		fmt.Fprintln(stderr, oneLine(err))
+	}
+	return exitCode(commandOf(args), err)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "daemonctl",
+		Usage:     "start, stop and inspect Unix daemons through locked PID files",
+		Version:   version,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are printed and mapped to exit codes by run, never by the
+		// library calling os.Exit.
+		ExitErrHandler:            func(*cli.Context, error) {},
+		OnUsageError:              usageError,
+		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           false,
+		Commands: []*cli.Command{
+			startCommand(),
+			stopCommand(),
+			statusCommand(),
+			reloadCommand(),
+			restartCommand(),
+			signalCommand(),
+		},
+	}
+}
+
+// errUsage marks command-line mistakes (LSB exit 2).
+var errUsage = errors.New("usage")
+
+// usageErr is a command-line mistake, with its message.
+type usageErr struct{ msg string }
+
+func (e usageErr) Error() string { return e.msg }
+func (e usageErr) Is(target error) bool {
+	return target == errUsage || target == controller.ErrUsage
+}
+
+func usageError(c *cli.Context, err error, isSubcommand bool) error {
+	name := "daemonctl"
+	if c != nil && c.Command != nil && c.Command.Name != "" {
+		name += " " + c.Command.Name
+	}
+	return usageErr{fmt.Sprintf("%s: %v (see '%s --help')", name, err, name)}
+}
+
+func usagef(c *cli.Context, format string, args ...any) error {
+	return usageError(c, fmt.Errorf(format, args...), true)
+}
+
+// reported wraps an error whose message the command already printed; only
+// its exit code remains to be decided.
+type reported struct{ err error }
+
+func (r reported) Error() string { return r.err.Error() }
+func (r reported) Unwrap() error { return r.err }
+
+// exitCode maps an error to the LSB exit code of the command that failed
+// (see the table in README.md).
+func exitCode(command string, err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, controller.ErrUsage), errors.Is(err, signals.ErrBadSignal), errors.Is(err, signals.ErrBadSchedule):
+		if command == "status" {
+			return 4
+		}
+		return 2
+	case command == "status":
+		return controller.ExitCode(err)
+	case errors.Is(err, controller.ErrNoPrivilege), errors.Is(err, fs.ErrPermission):
+		return 4
+	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart"):
+		return 5
+	case errors.Is(err, controller.ErrNotRunning) && (command == "reload" || command == "signal"):
+		return 7
+	}
+	return 1
+}
+
+// commandOf finds the subcommand's name in args (after global flags).
+func commandOf(args []string) string {
+	for _, a := range args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
+}
+
+// oneLine keeps error output to one line per error, except for a failure
+// report that quotes the daemon's log, which keeps its lines.
+func oneLine(err error) string {
+	return strings.TrimRight(err.Error(), "\n")
+}

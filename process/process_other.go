@@ -1,0 +1,36 @@
+//go:build !linux
+
+package process
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// Get is not supported without /proc; the lock alone answers liveness.
+func Get(pid int) (Info, error) {
+	if !Alive(pid) {
+		return Info{}, fmt.Errorf("pid %d: %w", pid, ErrGone)
+	}
+	return Info{PID: pid}, ErrUnsupported
+}
+
+// Alive reports whether pid exists. Without /proc a zombie counts as alive.
+func Alive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// PIDMax is the largest PID the kernel hands out (BSD's PID_MAX is 99999).
+func PIDMax() int { return 99999 }
+
+// HoldsFlock is not supported without /proc.
+func HoldsFlock(pid int, id FileID) (bool, error) { return false, ErrUnsupported }
+
+// FlockTakers is not supported without /proc.
+func FlockTakers(id FileID) ([]int, error) { return nil, ErrUnsupported }
+
+// FlockHolders is not supported without /proc.
+func FlockHolders(id FileID) ([]int, error) { return nil, ErrUnsupported }
