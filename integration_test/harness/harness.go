@@ -166,6 +166,15 @@ type Result struct {
 	stderr string
 }
 
+// Code is the exit status.
+func (r Result) Code() int { return r.code }
+
+// Stdout is what the run wrote to stdout.
+func (r Result) Stdout() string { return r.stdout }
+
+// Stderr is what the run wrote to stderr.
+func (r Result) Stderr() string { return r.stderr }
+
 func (r Result) String() string {
 	return fmt.Sprintf("daemonctl %s\n  exit %d\n  stdout: %q\n  stderr: %q", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
 }
