@@ -30,6 +30,9 @@ var (
 	// ErrFailedStart means the daemon died, or did not become ready, during
 	// a readiness wait (--wait, --notify).
 	ErrFailedStart = errors.New("failed to start")
+	// ErrAlreadyRunning means Daemonize found another instance holding the
+	// pidfile's lock (see AlreadyRunningError for its PID).
+	ErrAlreadyRunning = errors.New("already running")
 	// ErrAlreadyDaemon means Daemonize was called in a process that already
 	// is the daemon, or called twice.
 	ErrAlreadyDaemon = errors.New("already daemonized")
