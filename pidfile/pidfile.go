@@ -287,14 +287,13 @@ func RemoveStale(path string) (bool, error) {
 // flock on a descriptor whose open file description already holds it
 // succeeds at once), and marks fd close-on-exec.
 func Adopt(fd uintptr, path string) (*File, error) {
-	file := os.NewFile(fd, path)
-	if file == nil {
-		return nil, fmt.Errorf("%s: descriptor %d is not open", path, fd)
-	}
+	// Fstat before wrapping: an *os.File on a descriptor that is not open
+	// would, when collected, close whatever file later gets that number.
 	var st unix.Stat_t
 	if err := unix.Fstat(int(fd), &st); err != nil {
 		return nil, fmt.Errorf("%s: descriptor %d: %w", path, fd, err)
 	}
+	file := os.NewFile(fd, path)
 	id := process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}
 	if !sameInode(path, id) {
 		file.Close()

@@ -1,0 +1,637 @@
+package pidfile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/process"
+)
+
+// snapshot is what a failed operation must leave exactly as it was.
+type snapshot struct {
+	contents string
+	mtime    time.Time
+	mode     fs.FileMode
+	id       process.FileID
+}
+
+func takeSnapshot(t *testing.T, path string) snapshot {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snapshot{contents: string(b), mtime: st.ModTime(), mode: st.Mode(), id: fileID(t, path)}
+}
+
+func assertUntouched(t *testing.T, path string, before snapshot) {
+	t.Helper()
+	after := takeSnapshot(t, path)
+	if after != before {
+		t.Errorf("%s changed: before %+v, after %+v", path, before, after)
+	}
+}
+
+func fileID(t *testing.T, path string) process.FileID {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}
+}
+
+// writeOld writes contents to path and backdates it an hour, so that any
+// write, however quick, shows in the mtime.
+func writeOld(t *testing.T, path, contents string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(contents), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockElsewhere opens path as a separate open file description and takes
+// its exclusive flock, as another process would; flock locks belong to the
+// open file description, so this conflicts with any other open of the file
+// in this process too.
+func lockElsewhere(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatalf("flock %s: %v", path, err)
+	}
+	return f
+}
+
+// startSleeper starts a child that sleeps, inheriting files as descriptors
+// 3, 4, ...; it is killed (through its pidfd, never by name) and reaped
+// when the test ends.
+func startSleeper(t testing.TB, files ...*os.File) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "100")
+	cmd.ExtraFiles = files
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// reapedPID returns the PID of a child that has exited and been reaped.
+func reapedPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestAcquireWriteRelease(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Path() != path {
+		t.Errorf("Path() = %q, want %q", f.Path(), path)
+	}
+	if got := readFile(t, path); got != "" {
+		t.Errorf("a new pidfile holds %q before WritePID", got)
+	}
+	if err := f.WritePID(123456); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WritePID(4242); err != nil { // shorter: the tail must go
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "4242\n" {
+		t.Errorf("contents = %q, want %q", got, "4242\n")
+	}
+	// The lock is held: a second acquirer (another open file description)
+	// is refused and names the PID.
+	_, err = Acquire(path)
+	var pe *PIDError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &pe) || pe.PID != 4242 {
+		t.Fatalf("second Acquire: %v, want ErrLocked naming pid 4242", err)
+	}
+	if err := f.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("pidfile still there after Release: %v", err)
+	}
+	// The lock went with it: the next start gets it.
+	again, err := Acquire(path)
+	if err != nil {
+		t.Fatalf("Acquire after Release: %v", err)
+	}
+	again.Release()
+}
+
+func TestAcquireOwnPIDInFile(t *testing.T) {
+	// A pidfile naming this very process (left by Close, or written by a
+	// launcher that then execs) is not someone else's running daemon.
+	path := filepath.Join(t.TempDir(), "self.pid")
+	writeOld(t, path, strconv.Itoa(os.Getpid())+"\n")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	f.Close()
+}
+
+func TestAcquireNewFileMode(t *testing.T) {
+	// Not parallel: the umask is the whole process's.
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "mode.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("new pidfile with umask 0 has mode %v, want 0644", st.Mode().Perm())
+	}
+}
+
+func TestAcquireNarrowsWorldWritableFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wide.pid")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("mode after Acquire = %v, want 0644", st.Mode().Perm())
+	}
+}
+
+func TestAcquireLockedTouchesNothing(t *testing.T) {
+	// go-daemon's bug: the second start, losing the race, deleted (or
+	// truncated) the running daemon's pidfile.
+	path := filepath.Join(t.TempDir(), "busy.pid")
+	writeOld(t, path, "4242\n")
+	lockElsewhere(t, path)
+	before := takeSnapshot(t, path)
+
+	_, err := Acquire(path)
+	var pe *PIDError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &pe) || pe.PID != 4242 || pe.Path != path {
+		t.Errorf("Acquire: %v, want ErrLocked naming %s and pid 4242", err, path)
+	}
+	assertUntouched(t, path, before)
+
+	removed, err := RemoveStale(path)
+	if removed || !errors.Is(err, ErrLocked) {
+		t.Errorf("RemoveStale = %v, %v; want false, ErrLocked", removed, err)
+	}
+	assertUntouched(t, path, before)
+}
+
+func TestAcquireLockedGarbage(t *testing.T) {
+	// The holder's file is unreadable as a PID: still ErrLocked, PID 0.
+	path := filepath.Join(t.TempDir(), "busy.pid")
+	writeOld(t, path, "garbage")
+	lockElsewhere(t, path)
+	before := takeSnapshot(t, path)
+	_, err := Acquire(path)
+	var pe *PIDError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &pe) || pe.PID != 0 {
+		t.Errorf("Acquire: %v, want ErrLocked with pid 0", err)
+	}
+	assertUntouched(t, path, before)
+}
+
+func TestAcquireRefusesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "passwd")
+	writeOld(t, target, "root:x:0:0\n")
+	before := takeSnapshot(t, target)
+	link := filepath.Join(dir, "web.pid")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Acquire(link); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Acquire(symlink): %v, want ErrSymlink", err)
+	}
+	if _, err := RemoveStale(link); !errors.Is(err, ErrSymlink) {
+		t.Errorf("RemoveStale(symlink): %v, want ErrSymlink", err)
+	}
+	if _, err := Inspect(link); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Inspect(symlink): %v, want ErrSymlink", err)
+	}
+	assertUntouched(t, target, before)
+	if st, err := os.Lstat(link); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the symlink itself was changed: %v, %v", st, err)
+	}
+}
+
+func TestAcquireDanglingSymlinkCreatesNothing(t *testing.T) {
+	// O_CREAT through a dangling link would create a file wherever it
+	// points: the classic /tmp attack.
+	dir := t.TempDir()
+	target := filepath.Join(dir, "planted")
+	link := filepath.Join(dir, "web.pid")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Acquire(link); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Acquire(dangling symlink): %v, want ErrSymlink", err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the symlink's target was created: %v", err)
+	}
+}
+
+func TestAcquireRefusesNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "dir.pid")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.pid")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{sub, fifo, os.DevNull} {
+		// A FIFO must be refused, not block the open waiting for a writer.
+		if _, err := Acquire(path); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Acquire(%s): %v, want ErrNotRegular", path, err)
+		}
+		if _, err := RemoveStale(path); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("RemoveStale(%s): %v, want ErrNotRegular", path, err)
+		}
+		if _, err := Inspect(path); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("Inspect(%s): %v, want ErrNotRegular", path, err)
+		}
+	}
+	if st, err := os.Lstat(sub); err != nil || !st.IsDir() {
+		t.Errorf("directory changed: %v, %v", st, err)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("FIFO changed: %v, %v", st, err)
+	}
+}
+
+func TestAcquireRefusesHardLink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	other := filepath.Join(dir, "shadow")
+	writeOld(t, other, "4242\n")
+	if err := os.Link(other, path); err != nil {
+		t.Fatal(err)
+	}
+	before := takeSnapshot(t, other)
+	for _, p := range []string{path, other} {
+		if _, err := Acquire(p); !errors.Is(err, ErrHardLink) {
+			t.Errorf("Acquire(%s): %v, want ErrHardLink", p, err)
+		}
+		if _, err := RemoveStale(p); !errors.Is(err, ErrHardLink) {
+			t.Errorf("RemoveStale(%s): %v, want ErrHardLink", p, err)
+		}
+	}
+	assertUntouched(t, other, before)
+	assertUntouched(t, path, before)
+}
+
+func TestAcquireMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run", "web")
+	path := filepath.Join(dir, "web.pid")
+	_, err := Acquire(path)
+	if !errors.Is(err, ErrNoDirectory) {
+		t.Fatalf("Acquire: %v, want ErrNoDirectory", err)
+	}
+	if _, serr := os.Stat(filepath.Dir(dir)); !errors.Is(serr, fs.ErrNotExist) {
+		t.Errorf("Acquire created a directory: %v", serr)
+	}
+	if removed, err := RemoveStale(path); removed || err != nil {
+		t.Errorf("RemoveStale = %v, %v; want false, nil", removed, err)
+	}
+}
+
+func TestAcquireUnsafeInWorldWritableDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user")
+	}
+	const nobody = 65534
+	dir := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil { // like /tmp, past the umask
+		t.Fatal(err)
+	}
+	planted := filepath.Join(dir, "planted.pid")
+	writeOld(t, planted, "4242\n")
+	if err := os.Chown(planted, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	before := takeSnapshot(t, planted)
+	if _, err := Acquire(planted); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("Acquire(another user's file in a world-writable dir): %v, want ErrUnsafe", err)
+	}
+	if _, err := RemoveStale(planted); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("RemoveStale: %v, want ErrUnsafe", err)
+	}
+	assertUntouched(t, planted, before)
+
+	// One's own file there is fine,
+	mine := filepath.Join(dir, "mine.pid")
+	f, err := Acquire(mine)
+	if err != nil {
+		t.Errorf("Acquire(own file in a world-writable dir): %v", err)
+	} else {
+		f.Release()
+	}
+	// and so is another user's file in a directory only we can write.
+	safeDir := t.TempDir()
+	theirs := filepath.Join(safeDir, "theirs.pid")
+	writeOld(t, theirs, "")
+	if err := os.Chown(theirs, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Acquire(theirs); err != nil {
+		t.Errorf("Acquire(another user's file in a private dir): %v", err)
+	} else {
+		f.Close()
+	}
+}
+
+func TestReleaseOnlyRemovesItsOwnInode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WritePID(4242); err != nil {
+		t.Fatal(err)
+	}
+	// The file is renamed away and a new one takes its name (another
+	// daemon's) before we release ours.
+	moved := filepath.Join(dir, "web.pid.old")
+	if err := os.Rename(path, moved); err != nil {
+		t.Fatal(err)
+	}
+	writeOld(t, path, "777\n")
+	before := takeSnapshot(t, path)
+	if err := f.Release(); err != nil {
+		t.Fatal(err)
+	}
+	assertUntouched(t, path, before)
+	if got := readFile(t, moved); got != "4242\n" {
+		t.Errorf("renamed file = %q, want it left alone", got)
+	}
+}
+
+func TestCloseKeepsFileAndDropsLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WritePID(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	id := fileID(t, path)
+	if locked, err := Locked(path, id); !locked || err != nil {
+		t.Errorf("Locked while held = %v, %v; want true", locked, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("contents after Close = %q", got)
+	}
+	if locked, err := Locked(path, id); locked || err != nil {
+		t.Errorf("Locked after Close = %v, %v; want false", locked, err)
+	}
+}
+
+func TestLockedFollowsTheInode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id := fileID(t, path)
+	// The held file is renamed away; the path now names a new, unlocked file.
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if locked, err := Locked(path, id); locked || err != nil {
+		t.Errorf("Locked(renamed away) = %v, %v; want false", locked, err)
+	}
+	writeOld(t, path, "")
+	if locked, err := Locked(path, id); locked || err != nil {
+		t.Errorf("Locked(replaced) = %v, %v; want false", locked, err)
+	}
+	if locked, err := Locked(path+".old", id); !locked || err != nil {
+		t.Errorf("Locked(held inode under its new name) = %v, %v; want true", locked, err)
+	}
+}
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+
+	missing := filepath.Join(dir, "missing.pid")
+	if removed, err := RemoveStale(missing); removed || err != nil {
+		t.Errorf("RemoveStale(missing) = %v, %v; want false, nil", removed, err)
+	}
+	if _, err := os.Lstat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("RemoveStale created %s", missing)
+	}
+
+	dead := filepath.Join(dir, "dead.pid")
+	writeOld(t, dead, strconv.Itoa(reapedPID(t))+"\n")
+	if removed, err := RemoveStale(dead); !removed || err != nil {
+		t.Errorf("RemoveStale(dead pid) = %v, %v; want true, nil", removed, err)
+	}
+	if _, err := os.Lstat(dead); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale pidfile still there: %v", err)
+	}
+
+	// Unlocked garbage names no process to protect.
+	garbage := filepath.Join(dir, "garbage.pid")
+	writeOld(t, garbage, "-1\n")
+	if removed, err := RemoveStale(garbage); !removed || err != nil {
+		t.Errorf("RemoveStale(garbage) = %v, %v; want true, nil", removed, err)
+	}
+}
+
+func TestAdopt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.pid")
+	writeOld(t, path, "")
+	held := lockElsewhere(t, path)
+	// The launcher passes its locked descriptor on; a dup shares its open
+	// file description, and so its lock.
+	fd, err := unix.Dup(int(held.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Adopt(uintptr(fd), path)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatalf("Adopt: %v", err)
+	}
+	defer f.Close()
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("adopted descriptor flags = %#x, %v; want close-on-exec", flags, err)
+	}
+	if err := f.WritePID(4242); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "4242\n" {
+		t.Errorf("contents = %q", got)
+	}
+}
+
+func TestAdoptRefusesAnotherFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	writeOld(t, path, "")
+	other, err := os.Create(filepath.Join(dir, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	fd, err := unix.Dup(int(other.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Adopt(uintptr(fd), path); err == nil {
+		f.Close()
+		t.Fatal("Adopt accepted a descriptor on another file")
+	}
+}
+
+func TestAdoptRefusesLockHeldElsewhere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.pid")
+	writeOld(t, path, "")
+	lockElsewhere(t, path)
+	mine, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Dup(int(mine.Fd()))
+	mine.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Adopt(uintptr(fd), path); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			f.Close()
+		}
+		t.Fatalf("Adopt: %v, want ErrLocked", err)
+	}
+}
+
+func TestAdoptClosedDescriptor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.pid")
+	writeOld(t, path, "")
+	fd, err := unix.Dup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	if f, err := Adopt(uintptr(fd), path); err == nil {
+		f.Close()
+		t.Fatal("Adopt accepted a closed descriptor")
+	}
+	// The number is handed out again, to a file that is not Adopt's to
+	// close: nothing Adopt left behind may close it when collected.
+	reused, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reused.Close()
+	if reused.Fd() != uintptr(fd) {
+		if err := unix.Dup2(int(reused.Fd()), fd); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+	}
+	for range 3 {
+		// Finalizers queued by one collection run before those of a later
+		// one: once the sentinel's has run, any *os.File's has too.
+		done := make(chan struct{})
+		sentinel := new([16]byte)
+		runtime.SetFinalizer(sentinel, func(*[16]byte) { close(done) })
+		sentinel = nil
+		runtime.GC()
+		<-done
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatalf("descriptor %d, reused after a failed Adopt, was closed behind our back: %v", fd, err)
+	}
+}
+
+func BenchmarkAcquireRelease(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.pid")
+	for b.Loop() {
+		f, err := Acquire(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f.WritePID(4242); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Release(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
