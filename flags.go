@@ -13,7 +13,7 @@ import (
 // urfave/cli records parse state in them.
 func commonFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "pidfile", Aliases: []string{"p"}, Usage: "the PID `FILE` (locked by the daemon while it runs)", Required: true},
+		&cli.StringFlag{Name: "pidfile", Aliases: []string{"p"}, Usage: "the PID `FILE` (locked by the daemon while it runs)"},
 		&cli.StringFlag{Name: "name", Usage: "service `NAME` for messages (default: the pidfile's base name without .pid)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on success"},
 	}

@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:      "daemonctl",
 		Usage:     "start, stop and inspect Unix daemons through locked PID files",
 		Version:   version,
@@ -63,6 +63,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			signalCommand(),
 		},
 	}
+	for _, c := range app.Commands {
+		// A bad flag value is a usage error (exit 2), reported in one line.
+		c.OnUsageError = usageError
+	}
+	return app
 }
 
 // errUsage marks command-line mistakes (LSB exit 2).
