@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,11 +85,16 @@ func RunLauncher() int {
 
 // runStage takes the lock and starts the program.
 func runStage(ls *launchSpec) launchResult {
-	syscall.Umask(int(ls.Umask))
+	// The pidfile is created 0644 whatever the daemon's --umask: every
+	// status caller must be able to read it.
+	syscall.Umask(0o022)
+	pauseForTest("before-lock")
 	pf, res := acquire(ls.PIDFile)
 	if pf == nil {
 		return res
 	}
+	pauseForTest("after-lock")
+	syscall.Umask(int(ls.Umask))
 	fail := func(kind string, format string, args ...any) launchResult {
 		_ = pf.Release()
 		return launchResult{Kind: kind, Error: fmt.Sprintf(format, args...)}
@@ -138,11 +144,39 @@ func runStage(ls *launchSpec) launchResult {
 		}
 		return fail(kind, "cannot run %s: %v", ls.Path, unwrapPathError(err))
 	}
+	pauseForTest("after-fork")
 	if err := pf.WritePID(cmd.Process.Pid); err != nil {
 		_ = cmd.Process.Kill()
 		return fail("", "%v", err)
 	}
+	pauseForTest("after-write")
 	return launchResult{PID: cmd.Process.Pid}
+}
+
+// testPauseEnv is a hook for the fault-injection tests only: set to
+// "STEP:FILE", it makes the launcher stage stop at STEP (before-lock,
+// after-lock, after-fork, after-write), write its PID to FILE and wait
+// until the FIFO FILE.resume has been opened for writing and closed, so a
+// test can SIGKILL the stage, or its caller, at exactly that step. Unset,
+// or naming another step, it does nothing; it grants nothing the caller
+// could not do to its own stage anyway.
+const testPauseEnv = "DAEMONCTL_TEST_PAUSE"
+
+// pauseForTest implements testPauseEnv for step.
+func pauseForTest(step string) {
+	want, file, ok := strings.Cut(os.Getenv(testPauseEnv), ":")
+	if !ok || want != step {
+		return
+	}
+	if os.WriteFile(file, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644) != nil {
+		return
+	}
+	resume, err := os.Open(file + ".resume")
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, resume)
+	resume.Close()
 }
 
 func unwrapPathError(err error) error {
