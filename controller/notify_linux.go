@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,8 +39,10 @@ func listenNotify(path string, c *cred) (*notifySocket, error) {
 	}
 	s := &notifySocket{fd: fd}
 	if path == "" {
+		// Unguessable, so no other local process binds it first; getrandom
+		// keeps crypto/rand's initialisation out of every daemonctl run.
 		var r [8]byte
-		_, _ = rand.Read(r[:])
+		_, _ = unix.Getrandom(r[:], 0)
 		s.name = fmt.Sprintf("@daemonctl/notify/%d/%s", os.Getpid(), hex.EncodeToString(r[:]))
 	} else {
 		s.name, s.path = path, path
