@@ -94,7 +94,11 @@ func parseSeconds(s string) (time.Duration, error) {
 func (s Schedule) String() string {
 	var parts []string
 	for _, st := range s.Steps {
-		parts = append(parts, Name(st.Signal), strconv.FormatFloat(st.Wait.Seconds(), 'f', -1, 64))
+		name := Name(st.Signal)
+		if name[0] >= '0' && name[0] <= '9' {
+			name = "-" + name // a plain number would read as seconds
+		}
+		parts = append(parts, name, strconv.FormatFloat(st.Wait.Seconds(), 'f', -1, 64))
 	}
 	if s.Forever {
 		parts = append(parts, "forever")
