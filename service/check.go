@@ -1,0 +1,123 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/daemonctl/daemonctl/controller"
+)
+
+// Check verifies what must hold for d to start, beyond the file itself:
+// the program is installed and executable, the user and group exist, and
+// the directories named exist. Loading does not check these, so that a
+// service whose program was removed can still be stopped. A missing
+// program's problem matches controller.ErrProgramNotFound (LSB exit 5).
+func (d *Definition) Check() []*Problem {
+	var problems []*Problem
+	if why := programProblem(d.Program); why != "" {
+		p := d.problem("program", "%s", why)
+		p.Kind = controller.ErrProgramNotFound
+		problems = append(problems, p)
+	}
+	if d.User != "" {
+		if _, err := lookupUser(d.User); err != nil {
+			problems = append(problems, d.problem("user", "no such user %q: create it, or name an existing one", d.User))
+		}
+	}
+	if d.Group != "" {
+		if _, err := lookupGroup(d.Group); err != nil {
+			problems = append(problems, d.problem("group", "no such group %q: create it, or name an existing one", d.Group))
+		}
+	}
+	if d.Chdir != "" {
+		if st, err := os.Stat(d.Chdir); err != nil || !st.IsDir() {
+			problems = append(problems, d.problem("chdir", "%s is not a directory: create it, or fix the path", d.Chdir))
+		}
+	}
+	for _, f := range []struct{ key, path string }{{"stdout", d.Stdout}, {"stderr", d.Stderr}, {"notify-socket", d.NotifySocket}} {
+		if f.path == "" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Dir(f.path)); err != nil || !st.IsDir() {
+			problems = append(problems, d.problem(f.key, "directory %s does not exist: create it first", filepath.Dir(f.path)))
+		}
+	}
+	pidDir := filepath.Dir(d.PIDFile)
+	if d.DefaultPIDFile {
+		pidDir = filepath.Dir(pidDir) // the default directory is created on start
+	}
+	if st, err := os.Stat(pidDir); err != nil || !st.IsDir() {
+		problems = append(problems, d.problem("pidfile", "directory %s does not exist: create it, or choose another pidfile", pidDir))
+	}
+	return problems
+}
+
+// programProblem says why prog cannot be run, or "" when it can.
+func programProblem(prog string) string {
+	path, err := exec.LookPath(prog)
+	if err == nil {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return fmt.Sprintf("%s is a directory, not a program", prog)
+		}
+		return ""
+	}
+	if st, serr := os.Stat(prog); serr == nil && st.IsDir() {
+		return fmt.Sprintf("%s is a directory, not a program", prog)
+	}
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("%s is not executable: chmod +x it", prog)
+	case strings.Contains(prog, "/"):
+		return fmt.Sprintf("%s does not exist: install it, or fix the path", prog)
+	}
+	return fmt.Sprintf("%s was not found on PATH: give its absolute path", prog)
+}
+
+// lookupUser finds a user by name, or by uid when name is a number.
+func lookupUser(name string) (*user.User, error) {
+	u, err := user.Lookup(name)
+	if err == nil {
+		return u, nil
+	}
+	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
+		return user.LookupId(name)
+	}
+	return nil, err
+}
+
+// lookupGroup finds a group by name, or by gid when name is a number.
+func lookupGroup(name string) (*user.Group, error) {
+	g, err := user.LookupGroup(name)
+	if err == nil {
+		return g, nil
+	}
+	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
+		return user.LookupGroupId(name)
+	}
+	return nil, err
+}
+
+// PreparePIDDir creates the default pidfile directory (mode 0755) when d
+// uses it; a pidfile the file names must be in an existing directory.
+func (d *Definition) PreparePIDDir() error {
+	if !d.DefaultPIDFile {
+		return nil
+	}
+	dir := filepath.Dir(d.PIDFile)
+	err := os.Mkdir(dir, 0o755)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: creating pidfile directory %s: %w", d.Name, dir, err)
+	}
+	// 0755 whatever the caller's umask: status must work for everyone.
+	return os.Chmod(dir, 0o755)
+}

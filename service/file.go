@@ -1,0 +1,92 @@
+package service
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/signals"
+)
+
+// file is a definition file as TOML decodes it. Values that need more than
+// a type check (umask, durations, signals, the stop schedule) have types
+// of their own whose UnmarshalText rejects bad values, so the decoder
+// reports them with their line. go-toml hands them the raw text of a
+// number or boolean too: umask = 27 is read as octal, as umask(1) would.
+type file struct {
+	Description   string            `toml:"description"`
+	Program       *string           `toml:"program"`
+	Args          []string          `toml:"args"`
+	PIDFile       *string           `toml:"pidfile"`
+	User          string            `toml:"user"`
+	Group         string            `toml:"group"`
+	Chdir         string            `toml:"chdir"`
+	Umask         *umaskValue       `toml:"umask"`
+	Nice          *int              `toml:"nice"`
+	Env           map[string]string `toml:"env"`
+	ClearEnv      bool              `toml:"clear-env"`
+	Stdout        string            `toml:"stdout"`
+	Stderr        string            `toml:"stderr"`
+	StopSchedule  *scheduleValue    `toml:"stop-schedule"`
+	ReloadSignal  *signalValue      `toml:"reload-signal"`
+	Wait          *durationValue    `toml:"wait"`
+	Notify        bool              `toml:"notify"`
+	Timeout       *durationValue    `toml:"timeout"`
+	KeepOnTimeout *bool             `toml:"keep-on-timeout"`
+	NotifySocket  string            `toml:"notify-socket"`
+	Init          initFile          `toml:"init"`
+}
+
+type initFile struct {
+	RequiredStart *string `toml:"required-start"`
+	RequiredStop  *string `toml:"required-stop"`
+	DefaultStart  *string `toml:"default-start"`
+	DefaultStop   *string `toml:"default-stop"`
+}
+
+type umaskValue struct{ mask uint32 }
+
+func (u *umaskValue) UnmarshalText(b []byte) error {
+	n, err := strconv.ParseUint(strings.TrimPrefix(string(b), "0o"), 8, 32)
+	if err != nil || n > 0o777 {
+		return fmt.Errorf("%q is not an octal mask: write it like \"022\" or \"027\"", b)
+	}
+	u.mask = uint32(n)
+	return nil
+}
+
+type durationValue struct{ d time.Duration }
+
+func (v *durationValue) UnmarshalText(b []byte) error {
+	d, err := time.ParseDuration(string(b))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration: write it like \"500ms\", \"2s\" or \"1m30s\"", b)
+	}
+	v.d = d
+	return nil
+}
+
+type signalValue struct{ sig unix.Signal }
+
+func (v *signalValue) UnmarshalText(b []byte) error {
+	sig, err := signals.Parse(string(b))
+	if err != nil {
+		return err
+	}
+	v.sig = sig
+	return nil
+}
+
+type scheduleValue struct{ sched signals.Schedule }
+
+func (v *scheduleValue) UnmarshalText(b []byte) error {
+	sched, err := signals.ParseSchedule(string(b), unix.SIGTERM)
+	if err != nil {
+		return err
+	}
+	v.sched = sched
+	return nil
+}
