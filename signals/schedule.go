@@ -87,7 +87,8 @@ func parseSeconds(s string) (time.Duration, error) {
 	if f > maxWait.Seconds() {
 		return 0, fmt.Errorf("more than %v", maxWait)
 	}
-	return time.Duration(f * float64(time.Second)), nil
+	// Round: 8.001 s is 8001000000 ns, though 8.001*1e9 is 8000999999.99...
+	return time.Duration(math.Round(f * float64(time.Second))), nil
 }
 
 // String renders the schedule in the syntax ParseSchedule reads.

@@ -91,6 +91,7 @@ func TestParseSchedule(t *testing.T) {
 		{"-9/0", unix.SIGTERM, Schedule{Steps: steps(unix.SIGKILL, 0*s)}, "KILL/0"},
 		{"sigterm/1/usr1/2", unix.SIGTERM, Schedule{Steps: steps(unix.SIGTERM, s, unix.SIGUSR1, 2*s)}, "TERM/1/USR1/2"},
 		{"TERM/0.5/KILL/1/forever", unix.SIGTERM, Schedule{Steps: steps(unix.SIGTERM, s/2, unix.SIGKILL, s), Forever: true}, "TERM/0.5/KILL/1/forever"},
+		{"TERM/8.001", unix.SIGTERM, Schedule{Steps: steps(unix.SIGTERM, 8001*time.Millisecond)}, "TERM/8.001"},
 		{"TERM/.25", unix.SIGTERM, Schedule{Steps: steps(unix.SIGTERM, s/4)}, "TERM/0.25"},
 		{"TERM/604800", unix.SIGTERM, Schedule{Steps: steps(unix.SIGTERM, 7*24*time.Hour)}, "TERM/604800"},
 	}
