@@ -278,7 +278,7 @@ func buildEnv(extra []string, clear bool) ([]string, error) {
 	if !clear {
 		for _, kv := range os.Environ() {
 			key, _, _ := strings.Cut(kv, "=")
-			if key != launcherEnv && key != daemonEnv && key != "NOTIFY_SOCKET" {
+			if key != launcherEnv && key != daemonEnv && key != daemonEnvNotify && key != testPauseEnv && key != "NOTIFY_SOCKET" {
 				env = append(env, kv)
 			}
 		}

@@ -113,6 +113,9 @@ func checkNotRunning(name, path string, started *Started) (bool, error) {
 	case pidfile.RunningUnlocked:
 		return false, withKind(ErrRunningUnlocked, "%s: pid %d from %s is still running but no longer holds the pidfile's lock (the program closes inherited descriptors); not starting a second instance: stop it first (daemonctl stop -p %s)", name, st.PID, path, path)
 	case pidfile.Orphaned:
+		if st.PID == 0 {
+			return false, withKind(ErrOrphaned, "%s: %s; not starting a second instance: stop it first (daemonctl stop -p %s)", name, unrecorded(st), path)
+		}
 		return false, withKind(ErrOrphaned, "%s: main process %d is gone but %s still hold the lock on %s; stop them first (daemonctl stop -p %s)", name, st.PID, pidList(st.Holders), path, path)
 	}
 	return false, nil

@@ -66,6 +66,9 @@ func Status(path, name string) (Report, error) {
 	case pidfile.Stale:
 		r.State = "dead"
 		r.Message = fmt.Sprintf("%s: dead (pid %d has exited; stale pidfile %s left)", name, st.PID, abs)
+		if st.PID == 0 {
+			r.Message = fmt.Sprintf("%s: dead (empty pidfile %s left by an interrupted start)", name, abs)
+		}
 		if st.Reused {
 			r.Message = fmt.Sprintf("%s: dead (pidfile %s names pid %d, which is now another process that does not hold the lock)", name, abs, st.PID)
 			r.Command, r.Started, r.Uptime = nil, nil, 0
@@ -76,6 +79,9 @@ func Status(path, name string) (Report, error) {
 	case pidfile.Orphaned:
 		r.State, r.Holders = "orphaned", st.Holders
 		r.Message = fmt.Sprintf("%s: main process %d gone, %d %s still hold the lock (%s)", name, st.PID, len(st.Holders), plural(len(st.Holders), "process", "processes"), pidList(st.Holders))
+		if st.PID == 0 {
+			r.Message = fmt.Sprintf("%s: orphaned: %s", name, unrecorded(st))
+		}
 	case pidfile.Starting:
 		r.State = "starting"
 		r.Message = fmt.Sprintf("%s: starting (lock held, pid not yet written)", name)
@@ -94,6 +100,12 @@ func ExitCode(statusErr error) int {
 		return 1
 	}
 	return 4
+}
+
+// unrecorded describes the holders of a lock whose pidfile is empty
+// because the start that took it died between the fork and the write.
+func unrecorded(st pidfile.State) string {
+	return fmt.Sprintf("%s %s the lock but the pidfile names no pid (a start was interrupted before writing it)", pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))
 }
 
 func plural(n int, one, many string) string {

@@ -321,6 +321,9 @@ func Signal(spec SignalSpec) (int, error) {
 	case pidfile.NotRunning, pidfile.Stale:
 		return 0, withKind(ErrNotRunning, "%s: not running", name)
 	case pidfile.Orphaned, pidfile.Starting:
+		if st.Status == pidfile.Orphaned && st.PID == 0 {
+			return 0, withKind(ErrOrphaned, "%s: %s: use stop", name, unrecorded(st))
+		}
 		return 0, withKind(ErrOrphaned, "%s: main process %d is gone; %s still hold the lock: use stop", name, st.PID, pidList(st.Holders))
 	}
 	s := &stopper{name: name, path: path, state: st, main: st.PID, live: map[int]*signals.Process{}}

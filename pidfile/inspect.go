@@ -23,10 +23,12 @@ const (
 	NotRunning Status = iota
 	// Running: the PID in the file holds the file's lock.
 	Running
-	// Starting: the lock is held but the PID is not written yet.
+	// Starting: the lock is held but the PID is not written yet, and the
+	// process that took the lock lives.
 	Starting
 	// Stale: the lock is free and the PID in the file is dead, or alive but
-	// a later process that reused the number (State.Reused).
+	// a later process that reused the number (State.Reused), or the file is
+	// empty (PID 0: a start died before writing it).
 	Stale
 	// RunningUnlocked: the lock is free, yet the PID in the file is alive and
 	// started before the file was written: the daemon closed its inherited
@@ -35,7 +37,8 @@ const (
 	RunningUnlocked
 	// Orphaned: processes hold the lock but the PID in the file is not one of
 	// them: the main process died and children that inherited the lock live
-	// on (State.Holders).
+	// on (State.Holders); or the file is empty (PID 0) and the start that
+	// took the lock died after forking the daemon, before writing its PID.
 	Orphaned
 )
 
@@ -135,6 +138,11 @@ func inspectOnce(path string, last bool) (State, error, bool) {
 	}
 	if !locked {
 		if perr != nil {
+			if st.Size == 0 {
+				// Created by a start that died before writing: nobody runs.
+				state.Status = Stale
+				return state, nil, true
+			}
 			return state, fmt.Errorf("%s: %w", path, perr), true
 		}
 		info, err := process.Get(pid)
@@ -156,7 +164,18 @@ func inspectOnce(path string, last bool) (State, error, bool) {
 	}
 	if perr != nil {
 		if st.Size == 0 {
-			state.Status = Starting
+			if takerAlive(state.ID) {
+				state.Status = Starting
+				return state, nil, true
+			}
+			// The start that took the lock died after forking the daemon
+			// and before writing its PID (unless it wrote and exited just
+			// now: then look again). Its daemon runs unrecorded.
+			if _, err := readPID(file); err == nil {
+				return state, nil, false
+			}
+			state.Status = Orphaned
+			state.Holders = lockHolders(state.ID)
 			return state, nil, true
 		}
 		return state, fmt.Errorf("%s: %w", path, perr), true
@@ -195,6 +214,18 @@ func holdsLock(pid int, id process.FileID) bool {
 		return err == nil && slices.Contains(takers, info.Session)
 	}
 	return false
+}
+
+// takerAlive reports whether a process that took the lock on id (by
+// /proc/locks) is still alive: a start holding the lock before writing
+// the PID is in progress only while it lives. Without /proc it cannot
+// tell, and says yes.
+func takerAlive(id process.FileID) bool {
+	takers, err := process.FlockTakers(id)
+	if err != nil {
+		return true
+	}
+	return slices.ContainsFunc(takers, process.Alive)
 }
 
 // lockHolders lists the processes holding the lock on id, falling back to
