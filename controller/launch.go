@@ -103,7 +103,9 @@ func runStage(ls *launchSpec) launchResult {
 	if err != nil {
 		return fail("", "%v", err)
 	}
-	env := ls.Env
+	// Never nil: exec.Cmd would pass on this stage's own environment
+	// (DAEMONCTL_LAUNCHER included) to a daemon started with --clear-env.
+	env := append([]string{}, ls.Env...)
 	if ls.LockEnv {
 		env = append(env[:len(env):len(env)], daemonEnv+"="+strconv.Itoa(lockFD)+":"+ls.PIDFile)
 	}
