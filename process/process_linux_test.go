@@ -1,0 +1,300 @@
+package process
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// startChild starts name with args, inheriting files as descriptors 3,
+// 4, ...; it is killed (through Go's own pidfd, never by name) and reaped
+// when the test ends.
+func startChild(t *testing.T, files []*os.File, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.ExtraFiles = files
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// bootTimeFromProcStat is the boot time as /proc/stat gives it, in whole
+// seconds: an independent check on Get's arithmetic.
+func bootTimeFromProcStat(t *testing.T) time.Time {
+	t.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "btime "); ok {
+			sec, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return time.Unix(sec, 0)
+		}
+	}
+	t.Fatal("no btime in /proc/stat")
+	return time.Time{}
+}
+
+func TestGetSelf(t *testing.T) {
+	info, err := Get(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.PID != os.Getpid() || info.PPID != os.Getppid() {
+		t.Errorf("PID, PPID = %d, %d; want %d, %d", info.PID, info.PPID, os.Getpid(), os.Getppid())
+	}
+	if sid, _ := unix.Getsid(0); info.Session != sid {
+		t.Errorf("Session = %d, want %d", info.Session, sid)
+	}
+	if !slices.Equal(info.Command, os.Args) {
+		t.Errorf("Command = %q, want os.Args %q", info.Command, os.Args)
+	}
+	// now minus the process's uptime, with the boot time taken from
+	// /proc/stat rather than the clocks Get reads.
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields, err := statFields(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks, err := strconv.ParseInt(fields[19], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bootTimeFromProcStat(t).Add(time.Duration(ticks) * 10 * time.Millisecond)
+	if d := info.Started.Sub(want).Abs(); d > time.Second {
+		t.Errorf("Started = %v, %v away from /proc/stat's %v", info.Started, d, want)
+	}
+	if info.Started.After(time.Now()) {
+		t.Errorf("Started = %v, in the future", info.Started)
+	}
+}
+
+func TestGetChild(t *testing.T) {
+	before := time.Now()
+	cmd := startChild(t, nil, "sleep", "100")
+	after := time.Now()
+	info, err := Get(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.PPID != os.Getpid() || !slices.Equal(info.Command, []string{"sleep", "100"}) {
+		t.Errorf("Get(child) = %+v, want sleep 100, child of %d", info, os.Getpid())
+	}
+	// The kernel rounds the start time down to a clock tick; otherwise it
+	// falls between the two readings of the clock around Start.
+	if info.Started.Before(before.Add(-TickMargin)) || info.Started.After(after) {
+		t.Errorf("Started = %v, not within [%v - %v, %v]", info.Started, before, TickMargin, after)
+	}
+	if !Alive(cmd.Process.Pid) {
+		t.Error("Alive(child) = false")
+	}
+}
+
+func TestGetOddCommandName(t *testing.T) {
+	// The command name in /proc/PID/stat is whatever the executable is
+	// called, parentheses and spaces included; it must not shift the
+	// fields that follow.
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep(1)")
+	}
+	odd := filepath.Join(t.TempDir(), "x) Z 1 2 (y")
+	if err := os.Symlink(sleep, odd); err != nil {
+		t.Fatal(err)
+	}
+	cmd := startChild(t, nil, odd, "100")
+	info, err := Get(cmd.Process.Pid)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if info.PPID != os.Getpid() || len(info.Command) != 2 || info.Command[0] != odd {
+		t.Errorf("Get = %+v, want PPID %d and command %q", info, os.Getpid(), odd)
+	}
+}
+
+func TestGetZombieAndGone(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reaped := false
+	t.Cleanup(func() {
+		if !reaped {
+			_ = cmd.Wait()
+		}
+	})
+	pid := cmd.Process.Pid
+	// Wait for the exit without reaping: the pidfd polls readable once
+	// the child is a zombie.
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	for {
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); errors.Is(err, unix.EINTR) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if err := unix.Kill(pid, 0); err != nil {
+		t.Fatalf("the zombie should still exist: %v", err)
+	}
+	if _, err := Get(pid); !errors.Is(err, ErrGone) {
+		t.Errorf("Get(zombie): %v, want ErrGone", err)
+	}
+	if Alive(pid) {
+		t.Error("Alive(zombie) = true")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	reaped = true
+	if _, err := Get(pid); !errors.Is(err, ErrGone) {
+		t.Errorf("Get(reaped): %v, want ErrGone", err)
+	}
+	if held, err := HoldsFlock(pid, FileID{}); held || !errors.Is(err, ErrGone) {
+		t.Errorf("HoldsFlock(reaped) = %v, %v; want false, ErrGone", held, err)
+	}
+}
+
+func TestFlockOwnership(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	locked, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(locked.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	id := FileID{Dev: uint64(st.Dev), Ino: st.Ino}
+	if err := unix.Flock(int(locked.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	// The daemon inherits the locked descriptor; this process, which took
+	// the lock, then lets go of its copy.
+	holder := startChild(t, []*os.File{locked}, "sleep", "100")
+	locked.Close()
+	// Another process has the same file open, without the lock.
+	plain, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bystander := startChild(t, []*os.File{plain}, "sleep", "100")
+	plain.Close()
+
+	if held, err := HoldsFlock(holder.Process.Pid, id); !held || err != nil {
+		t.Errorf("HoldsFlock(holder) = %v, %v; want true", held, err)
+	}
+	if held, err := HoldsFlock(bystander.Process.Pid, id); held || err != nil {
+		t.Errorf("HoldsFlock(open without lock) = %v, %v; want false", held, err)
+	}
+	if held, err := HoldsFlock(os.Getpid(), id); held || err != nil {
+		t.Errorf("HoldsFlock(self, after closing) = %v, %v; want false", held, err)
+	}
+	other := id
+	other.Ino++
+	if held, err := HoldsFlock(holder.Process.Pid, other); held || err != nil {
+		t.Errorf("HoldsFlock(holder, another inode) = %v, %v; want false", held, err)
+	}
+	holders, err := FlockHolders(id)
+	if err != nil || !slices.Equal(holders, []int{holder.Process.Pid}) {
+		t.Errorf("FlockHolders = %v, %v; want [%d]", holders, err, holder.Process.Pid)
+	}
+	// /proc/locks names the taker, this process, though it holds nothing
+	// now: why it is only a fallback.
+	takers, err := FlockTakers(id)
+	if err != nil || !slices.Equal(takers, []int{os.Getpid()}) {
+		t.Errorf("FlockTakers = %v, %v; want [%d]", takers, err, os.Getpid())
+	}
+
+	// The holder dies: the kernel drops the lock, and nobody is named.
+	_ = holder.Process.Kill()
+	_ = holder.Wait()
+	if holders, err := FlockHolders(id); err != nil || len(holders) != 0 {
+		t.Errorf("FlockHolders after the holder died = %v, %v; want none", holders, err)
+	}
+	if takers, err := FlockTakers(id); err != nil || len(takers) != 0 {
+		t.Errorf("FlockTakers after the holder died = %v, %v; want none", takers, err)
+	}
+}
+
+func TestSharedFlock(t *testing.T) {
+	// A shared lock (a status probe's) shows as READ, and counts too.
+	path := filepath.Join(t.TempDir(), "web.pid")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := HoldsFlock(os.Getpid(), FileID{Dev: uint64(st.Dev), Ino: st.Ino}); !held || err != nil {
+		t.Errorf("HoldsFlock(shared) = %v, %v; want true", held, err)
+	}
+}
+
+func TestPIDMax(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := PIDMax(); got != want {
+		t.Errorf("PIDMax() = %d, want %d", got, want)
+	}
+}
+
+func BenchmarkHoldsFlock(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "web.pid"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		b.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		b.Fatal(err)
+	}
+	id := FileID{Dev: uint64(st.Dev), Ino: st.Ino}
+	for b.Loop() {
+		if held, err := HoldsFlock(os.Getpid(), id); !held || err != nil {
+			b.Fatal(held, err)
+		}
+	}
+}
