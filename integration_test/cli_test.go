@@ -280,3 +280,209 @@ func assertFileContents(t *testing.T, path string, want []byte) {
 		t.Fatalf("%s holds %q, want %q", path, got, want)
 	}
 }
+
+// badContent is a pidfile's contents that must never be taken for a PID.
+type badContent struct {
+	name     string
+	contents []byte
+}
+
+// badPIDFileContents lists garbage pidfile contents, the canary's PID
+// hidden in most of them so a lax parser would signal it.
+func badPIDFileContents(canaryPID int) []badContent {
+	p := strconv.Itoa(canaryPID)
+	pidMax, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		pidMax = []byte("4194304")
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(pidMax)))
+	huge := bytes.Repeat([]byte(p+"\n"), 10<<20/(len(p)+1))
+	// An empty file is not here: with its lock free it is what a start
+	// killed before writing leaves, and counts as stale (TestStatusEmptyPidfile).
+	return []badContent{
+		{"letters", []byte("abc")},
+		{"minus one", []byte("-1\n")},
+		{"zero", []byte("0\n")},
+		{"init", []byte("1\n")},
+		{"too big", []byte("99999999999\n")},
+		{"above pid_max", []byte(strconv.Itoa(n+1) + "\n")},
+		{"two numbers", []byte("12 34\n")},
+		{"pid twice", []byte(p + " " + p + "\n")},
+		{"pid on two lines", []byte(p + "\n" + p + "\n")},
+		{"leading space", []byte(" " + p + "\n")},
+		{"trailing junk", []byte(p + " abc\n")},
+		{"plus sign", []byte("+" + p + "\n")},
+		{"negative pid", []byte("-" + p + "\n")},
+		{"leading zero", []byte("0" + p + "\n")},
+		{"crlf", []byte(p + "\r\n")},
+		{"nul", []byte(p + "\x00")},
+		{"binary", append(append([]byte{0, 0xff, 0xfe}, p...), 1, 2)},
+		{"10 MB", huge},
+	}
+}
+
+// checkBadContents runs daemonctl with args(pidfile) against a pidfile
+// holding each of badPIDFileContents: it must exit want with a one-line
+// error naming the file, leave the file as it was, and never signal the
+// canary whose PID hides in the garbage.
+func checkBadContents(t *testing.T, want int, args func(pidfile string) []string) {
+	c := startCanary(t)
+	dir := t.TempDir()
+	for i, bad := range badPIDFileContents(c.pid) {
+		t.Run(bad.name, func(t *testing.T) {
+			pidfile := filepath.Join(dir, fmt.Sprintf("web%d.pid", i))
+			if err := os.WriteFile(pidfile, bad.contents, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := h.Run(t, args(pidfile)...)
+			h.Expect(t, r, want)
+			assertOneLineError(t, r, pidfile)
+			assertFileContents(t, pidfile, bad.contents)
+		})
+	}
+	c.assertNeverSignalled(t)
+}
+
+// pidfileCase is a -p argument that is not a plain pidfile.
+type pidfileCase struct {
+	name string
+	path string
+	// mention is what an error must name.
+	mention string
+	// codes is the exit status wanted, by subcommand.
+	codes map[string]int
+	// intact checks that the fixture is unchanged and nothing signalled.
+	intact func(t *testing.T)
+	skip   string
+}
+
+// pidfileCases builds, in fresh directories, a symlink to a running
+// daemon's pidfile, a directory, a path in a missing directory, an
+// unreadable file and a FIFO.
+func pidfileCases(t *testing.T) []pidfileCase {
+	t.Helper()
+	dir := t.TempDir()
+	var cases []pidfileCase
+
+	// The symlink points at a live daemon's real pidfile: following it
+	// would find a daemon to signal.
+	real := filepath.Join(dir, "real.pid")
+	d := h.StartDaemon(t, real, nil, "-ignore-term",
+		"-term-file", filepath.Join(dir, "term"), "-hup-file", filepath.Join(dir, "hup"), "-usr1-file", filepath.Join(dir, "usr1"))
+	target := &canary{pid: d.PID, pidfd: d.PIDFD, term: filepath.Join(dir, "term"), hup: filepath.Join(dir, "hup"), usr1: filepath.Join(dir, "usr1")}
+	link := filepath.Join(dir, "link.pid")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, pidfileCase{
+		name: "symlink", path: link, mention: link,
+		codes: map[string]int{"status": 4, "stop": 1, "reload": 1, "signal": 1, "start": 1},
+		intact: func(t *testing.T) {
+			if got, err := os.Readlink(link); err != nil || got != real {
+				t.Fatalf("symlink changed: %q, %v", got, err)
+			}
+			assertFileContents(t, real, []byte(strconv.Itoa(d.PID)+"\n"))
+			target.assertNeverSignalled(t)
+		},
+	})
+
+	asDir := filepath.Join(dir, "dir.pid")
+	if err := os.Mkdir(asDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, pidfileCase{
+		name: "directory", path: asDir, mention: asDir,
+		codes: map[string]int{"status": 4, "stop": 1, "reload": 1, "signal": 1, "start": 1},
+		intact: func(t *testing.T) {
+			if st, err := os.Stat(asDir); err != nil || !st.IsDir() {
+				t.Fatalf("directory %s changed: %v", asDir, err)
+			}
+		},
+	})
+
+	missing := filepath.Join(dir, "missing")
+	cases = append(cases, pidfileCase{
+		name: "missing directory", path: filepath.Join(missing, "web.pid"), mention: missing,
+		codes:  map[string]int{"status": 3, "stop": 0, "reload": 7, "signal": 7, "start": 1},
+		intact: func(t *testing.T) { assertNoFile(t, missing) },
+	})
+
+	c := startCanary(t)
+	unreadable := filepath.Join(dir, "unreadable.pid")
+	if err := os.WriteFile(unreadable, []byte(strconv.Itoa(c.pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(unreadable, 0); err != nil {
+		t.Fatal(err)
+	}
+	unreadableCase := pidfileCase{
+		name: "unreadable", path: unreadable, mention: unreadable,
+		codes: map[string]int{"status": 4, "stop": 4, "reload": 4, "signal": 4, "start": 4},
+		intact: func(t *testing.T) {
+			if st, err := os.Stat(unreadable); err != nil || st.Mode().Perm() != 0 {
+				t.Fatalf("%s changed: %v", unreadable, err)
+			}
+			c.assertNeverSignalled(t)
+		},
+	}
+	if os.Geteuid() == 0 {
+		unreadableCase.skip = "root reads a mode-000 file anyway"
+	}
+	cases = append(cases, unreadableCase)
+
+	fifo := filepath.Join(dir, "fifo.pid")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, pidfileCase{
+		name: "fifo", path: fifo, mention: fifo,
+		codes: map[string]int{"status": 4, "stop": 1, "reload": 1, "signal": 1, "start": 1},
+		intact: func(t *testing.T) {
+			if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+				t.Fatalf("fifo %s changed: %v", fifo, err)
+			}
+		},
+	})
+	return cases
+}
+
+// checkPidfileCases runs command against each of pidfileCases: the exit
+// status of its table, a one-line error naming the path, nothing started,
+// changed or signalled.
+func checkPidfileCases(t *testing.T, command string) {
+	for _, pc := range pidfileCases(t) {
+		t.Run(pc.name, func(t *testing.T) {
+			if pc.skip != "" {
+				t.Skip(pc.skip)
+			}
+			marker := filepath.Join(t.TempDir(), "ready")
+			args := []string{command, "-p", pc.path}
+			switch command {
+			case "signal":
+				args = append(args, "USR1")
+			case "start":
+				args = append(args, "--", h.TestDaemon, "-ready-file", marker)
+			}
+			r := h.Run(t, args...)
+			want := pc.codes[command]
+			h.Expect(t, r, want)
+			switch {
+			case want == 0 || (command == "status" && want == 3):
+				if r.Stderr() != "" {
+					t.Fatalf("stderr %q", r.Stderr())
+				}
+			case want == 7:
+				assertOneLineError(t, r, "not running")
+			default:
+				assertOneLineError(t, r, pc.mention)
+			}
+			if pids := processesWithArg(t, marker); len(pids) != 0 {
+				for _, pid := range pids {
+					h.Watch(t, pid)
+				}
+				t.Fatalf("a daemon was started: %v", pids)
+			}
+			pc.intact(t)
+		})
+	}
+}

@@ -435,3 +435,10 @@ func TestStartConcurrent(t *testing.T) {
 		h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
 	}
 }
+
+// TestStartPidfileKinds: a symlink (to a live daemon's pidfile), a
+// directory, a missing directory, an unreadable file or a FIFO as -p:
+// a one-line error naming it, and nothing started.
+func TestStartPidfileKinds(t *testing.T) {
+	checkPidfileCases(t, "start")
+}

@@ -1,0 +1,272 @@
+package integration_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	h "github.com/daemonctl/daemonctl/integration_test/harness"
+)
+
+// TestStatusRunning: exit 0, "NAME: running (pid N, up ...)".
+func TestStatusRunning(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "web.pid")
+	d := h.StartDaemon(t, pidfile, nil)
+	r := h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 0)
+	want := fmt.Sprintf("web: running (pid %d, up ", d.PID)
+	if !strings.HasPrefix(r.Stdout(), want) || !strings.HasSuffix(r.Stdout(), ")\n") || strings.Count(r.Stdout(), "\n") != 1 {
+		t.Fatalf("status said %q, want %q...)", r.Stdout(), want)
+	}
+	r = h.Run(t, "status", "-p", pidfile, "--name", "frontend")
+	h.Expect(t, r, 0)
+	if !strings.HasPrefix(r.Stdout(), fmt.Sprintf("frontend: running (pid %d, up ", d.PID)) {
+		t.Fatalf("status --name said %q", r.Stdout())
+	}
+}
+
+// TestStatusNotRunning: exit 3 without a pidfile, or without its directory.
+func TestStatusNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	for _, pidfile := range []string{
+		filepath.Join(dir, "web.pid"),
+		filepath.Join(dir, "missing", "web.pid"),
+	} {
+		r := h.Run(t, "status", "-p", pidfile)
+		h.Expect(t, r, 3)
+		assertStdout(t, r, "web: not running")
+		assertNoFile(t, pidfile)
+	}
+}
+
+// TestStatusDead: the daemon was killed and left its pidfile: exit 1,
+// and status does not remove the file.
+func TestStatusDead(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "web.pid")
+	d := h.StartDaemon(t, pidfile, nil)
+	killAndWait(t, d.PID, d.PIDFD)
+	r := h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 1)
+	assertStdout(t, r, fmt.Sprintf("web: dead (pid %d has exited; stale pidfile %s left)", d.PID, pidfile))
+	assertFileContents(t, pidfile, []byte(strconv.Itoa(d.PID)+"\n"))
+}
+
+// statusJSON is status --json's object.
+type statusJSON struct {
+	Name    string   `json:"name"`
+	PIDFile string   `json:"pidfile"`
+	State   string   `json:"state"`
+	PID     int      `json:"pid"`
+	Started string   `json:"started"`
+	Command []string `json:"command"`
+}
+
+// decodeOneObject decodes stdout, which must be exactly one JSON object.
+func decodeOneObject(t *testing.T, out string) (statusJSON, map[string]any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil {
+		t.Fatalf("status --json printed %q: %v", out, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		t.Fatalf("status --json printed more than one object: %q", out)
+	}
+	var s statusJSON
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s, fields
+}
+
+// TestStatusJSON: --json prints one object with name, pidfile, state, pid,
+// started (RFC 3339) and the command line.
+func TestStatusJSON(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	before := time.Now()
+	d := h.StartDaemon(t, pidfile, nil, "-hup-file", filepath.Join(dir, "hup"))
+	r := h.Run(t, "status", "-p", pidfile, "--json")
+	h.Expect(t, r, 0)
+	s, fields := decodeOneObject(t, r.Stdout())
+	for _, key := range []string{"name", "pidfile", "state", "pid", "started", "command"} {
+		if _, ok := fields[key]; !ok {
+			t.Fatalf("no %q in %s", key, r.Stdout())
+		}
+	}
+	if s.Name != "web" || s.PIDFile != pidfile || s.State != "running" || s.PID != d.PID {
+		t.Fatalf("status --json: %+v", s)
+	}
+	started, err := time.Parse(time.RFC3339, s.Started)
+	if err != nil {
+		t.Fatalf("started %q is not RFC 3339: %v", s.Started, err)
+	}
+	// Start times have clock-tick resolution, and RFC 3339 may drop the
+	// fraction: allow a second on either side.
+	if started.Before(before.Add(-time.Second)) || started.After(time.Now().Add(time.Second)) {
+		t.Fatalf("started %v, but the daemon started after %v", started, before)
+	}
+	wantCmd := []string{h.TestDaemon, "-ready-file", d.Ready, "-hup-file", filepath.Join(dir, "hup")}
+	if !slices.Equal(s.Command, wantCmd) {
+		t.Fatalf("command %q, want %q", s.Command, wantCmd)
+	}
+
+	r = h.Run(t, "status", "-p", filepath.Join(dir, "other.pid"), "--json")
+	h.Expect(t, r, 3)
+	if s, _ := decodeOneObject(t, r.Stdout()); s.State != "stopped" || s.Name != "other" {
+		t.Fatalf("not running: %+v", s)
+	}
+
+	garbage := filepath.Join(dir, "garbage.pid")
+	if err := os.WriteFile(garbage, []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = h.Run(t, "status", "-p", garbage, "--json")
+	h.Expect(t, r, 4)
+	if s, _ := decodeOneObject(t, r.Stdout()); s.State != "unknown" {
+		t.Fatalf("garbage: %+v", s)
+	}
+}
+
+// TestStatusPIDReuse: a pidfile naming a live process that does not hold
+// the lock is never "running". A process started after the file was last
+// written is a reused PID: dead (exit 1); stop, reload and signal leave it
+// alone. One started before is the daemon without its lock: exit 1, said
+// plainly, and start refuses to launch a second one.
+func TestStatusPIDReuse(t *testing.T) {
+	t.Run("started after the pidfile", func(t *testing.T) {
+		c := startCanary(t)
+		pidfile := filepath.Join(t.TempDir(), "web.pid")
+		contents := []byte(strconv.Itoa(c.pid) + "\n")
+		if err := os.WriteFile(pidfile, contents, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(pidfile, old, old); err != nil {
+			t.Fatal(err)
+		}
+		r := h.Run(t, "status", "-p", pidfile)
+		h.Expect(t, r, 1)
+		assertStdout(t, r, fmt.Sprintf("web: dead (pidfile %s names pid %d, which is now another process that does not hold the lock)", pidfile, c.pid))
+		r = h.Run(t, "reload", "-p", pidfile)
+		h.Expect(t, r, 7)
+		r = h.Run(t, "signal", "-p", pidfile, "USR1")
+		h.Expect(t, r, 7)
+		assertFileContents(t, pidfile, contents)
+		r = h.Run(t, "stop", "-p", pidfile)
+		h.Expect(t, r, 0)
+		assertStdout(t, r, "web: not running (removed stale pidfile)")
+		assertNoFile(t, pidfile)
+		c.assertNeverSignalled(t)
+	})
+
+	t.Run("started before the pidfile", func(t *testing.T) {
+		c := startCanary(t)
+		dir := t.TempDir()
+		pidfile := filepath.Join(dir, "web.pid")
+		contents := []byte(strconv.Itoa(c.pid) + "\n")
+		if err := os.WriteFile(pidfile, contents, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := h.Run(t, "status", "-p", pidfile)
+		h.Expect(t, r, 1)
+		if !strings.Contains(r.Stdout(), fmt.Sprintf("pid %d is alive but does not hold the pidfile's lock", c.pid)) {
+			t.Fatalf("status said %q", r.Stdout())
+		}
+		marker := filepath.Join(dir, "ready")
+		r = h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker)
+		h.Expect(t, r, 1)
+		assertOneLineError(t, r, strconv.Itoa(c.pid), pidfile)
+		if pids := processesWithArg(t, marker); len(pids) != 0 {
+			h.Watch(t, pids[0])
+			t.Fatalf("a second instance was started: %v", pids)
+		}
+		assertFileContents(t, pidfile, contents)
+		c.assertNeverSignalled(t)
+	})
+}
+
+// TestStatusClosedLock: a daemon that closes its inherited descriptors
+// drops the lock; status cannot vouch for it and says so (exit 1), start
+// refuses a second instance (exit 1, naming the PID), stop still stops it.
+func TestStatusClosedLock(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	d := h.StartDaemon(t, pidfile, nil, "-close-fds")
+	if h.Locked(t, pidfile) {
+		t.Fatal("the daemon still holds the lock after -close-fds")
+	}
+	r := h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 1)
+	if !strings.Contains(r.Stdout(), fmt.Sprintf("web: pid %d is alive but does not hold the pidfile's lock", d.PID)) {
+		t.Fatalf("status said %q", r.Stdout())
+	}
+
+	marker := filepath.Join(dir, "second-ready")
+	r = h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker)
+	h.Expect(t, r, 1)
+	assertOneLineError(t, r, strconv.Itoa(d.PID), pidfile)
+	if pids := processesWithArg(t, marker); len(pids) != 0 {
+		h.Watch(t, pids[0])
+		t.Fatalf("a second instance was started: %v", pids)
+	}
+	assertFileContents(t, pidfile, []byte(strconv.Itoa(d.PID)+"\n"))
+
+	r = h.Run(t, "stop", "-p", pidfile)
+	h.Expect(t, r, 0)
+	if !h.Exited(d.PIDFD) {
+		t.Fatalf("daemon %d survived stop", d.PID)
+	}
+	assertNoFile(t, pidfile)
+	h.Expect(t, h.Run(t, "status", "-p", pidfile), 3)
+}
+
+// TestStatusBadContents: garbage in the pidfile is "unknown" (exit 4).
+func TestStatusBadContents(t *testing.T) {
+	checkBadContents(t, 4, func(pidfile string) []string { return []string{"status", "-p", pidfile} })
+}
+
+// TestStatusPidfileKinds: symlink, directory, missing directory,
+// unreadable file, FIFO.
+func TestStatusPidfileKinds(t *testing.T) {
+	checkPidfileCases(t, "status")
+}
+
+// TestStatusNeverCreates: a status probe creates nothing.
+func TestStatusNeverCreates(t *testing.T) {
+	dir := t.TempDir()
+	h.Expect(t, h.Run(t, "status", "-p", filepath.Join(dir, "web.pid")), 3)
+	h.Expect(t, h.Run(t, "status", "-p", filepath.Join(dir, "web.pid"), "--json"), 3)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("status created %v", entries)
+	}
+}
+
+// TestStatusEmptyPidfile: an empty, unlocked pidfile is what a start killed
+// between creating and writing it leaves: dead (status 1), removed by stop,
+// and reload and signal find nothing running (7).
+func TestStatusEmptyPidfile(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	if err := os.WriteFile(pidfile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 1)
+	assertStdout(t, r, fmt.Sprintf("web: dead (empty pidfile %s left by an interrupted start)", pidfile))
+	h.Expect(t, h.Run(t, "reload", "-p", pidfile), 7)
+	h.Expect(t, h.Run(t, "signal", "-p", pidfile, "USR1"), 7)
+	assertFileContents(t, pidfile, nil)
+	r = h.Run(t, "stop", "-p", pidfile)
+	h.Expect(t, r, 0)
+	assertStdout(t, r, "web: not running (removed stale pidfile)")
+	assertNoFile(t, pidfile)
+}

@@ -1,0 +1,208 @@
+package integration_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	h "github.com/daemonctl/daemonctl/integration_test/harness"
+)
+
+// TestStopRunning stops a daemon: TERM, pidfile removed, exit 0, and the
+// process is gone by the time stop returns.
+func TestStopRunning(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	termFile := filepath.Join(dir, "term")
+	d := h.StartDaemon(t, pidfile, nil, "-term-file", termFile)
+	r := h.Run(t, "stop", "-p", pidfile)
+	h.Expect(t, r, 0)
+	if !strings.HasPrefix(r.Stdout(), fmt.Sprintf("web: stopped (pid %d) in ", d.PID)) {
+		t.Fatalf("stdout %q", r.Stdout())
+	}
+	if !h.Exited(d.PIDFD) {
+		t.Fatalf("daemon %d still alive after stop", d.PID)
+	}
+	assertNoFile(t, pidfile)
+	if b, _ := os.ReadFile(termFile); bytes.Count(b, []byte("TERM")) != 1 {
+		t.Fatalf("daemon got %q, want one TERM", b)
+	}
+}
+
+// TestStopNotRunning: no pidfile, or not even its directory, is a
+// successful stop.
+func TestStopNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	for _, pidfile := range []string{
+		filepath.Join(dir, "web.pid"),
+		filepath.Join(dir, "missing", "web.pid"),
+	} {
+		r := h.Run(t, "stop", "-p", pidfile)
+		h.Expect(t, r, 0)
+		assertStdout(t, r, "web: not running")
+		assertNoFile(t, pidfile)
+	}
+	r := h.Run(t, "stop", "-p", filepath.Join(dir, "web.pid"), "--name", "frontend")
+	h.Expect(t, r, 0)
+	assertStdout(t, r, "frontend: not running")
+}
+
+// TestStopStale: the daemon was killed, its pidfile is left and its lock
+// free; stop removes the file and exits 0.
+func TestStopStale(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "web.pid")
+	d := h.StartDaemon(t, pidfile, nil)
+	killAndWait(t, d.PID, d.PIDFD)
+	r := h.Run(t, "stop", "-p", pidfile)
+	h.Expect(t, r, 0)
+	assertStdout(t, r, "web: not running (removed stale pidfile)")
+	assertNoFile(t, pidfile)
+}
+
+// TestStopKillsDaemonIgnoringTerm: the schedule's KILL finishes a daemon
+// that ignores TERM. It logged the TERM, and since it ignores TERM and
+// never exits on its own, only the KILL can have ended it.
+func TestStopKillsDaemonIgnoringTerm(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	termFile := filepath.Join(dir, "term")
+	d := h.StartDaemon(t, pidfile, nil, "-ignore-term", "-term-file", termFile)
+	r := h.Run(t, "stop", "-p", pidfile, "--retry", "TERM/1/KILL/5")
+	h.Expect(t, r, 0)
+	if !h.Exited(d.PIDFD) {
+		t.Fatalf("daemon %d survived TERM/1/KILL/5", d.PID)
+	}
+	if b, _ := os.ReadFile(termFile); bytes.Count(b, []byte("TERM")) != 1 {
+		t.Fatalf("daemon logged %q, want one TERM before the KILL", b)
+	}
+	assertNoFile(t, pidfile)
+}
+
+// TestStopStillRunningAfterSchedule: a daemon that outlives the whole
+// schedule makes stop exit 1, and it keeps running with its pidfile.
+func TestStopStillRunningAfterSchedule(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	termFile := filepath.Join(dir, "term")
+	d := h.StartDaemon(t, pidfile, nil, "-ignore-term", "-term-file", termFile)
+	r := h.Run(t, "stop", "-p", pidfile, "--retry", "TERM/0.3")
+	h.Expect(t, r, 1)
+	assertOneLineError(t, r, "web", strconv.Itoa(d.PID), "still running")
+	if h.Exited(d.PIDFD) {
+		t.Fatal("daemon died")
+	}
+	if !h.WaitFile(t, termFile, eventTimeout) {
+		t.Fatal("daemon never got TERM")
+	}
+	assertFileContents(t, pidfile, []byte(strconv.Itoa(d.PID)+"\n"))
+	if !holdsFlock(t, d.PID, pidfile) {
+		t.Fatal("daemon lost its lock")
+	}
+	h.Expect(t, h.Run(t, "status", "-p", pidfile), 0)
+}
+
+// TestStopOrphanedChildren: the main process died but its two children
+// still hold the inherited lock. status says so; stop signals exactly those
+// holders (not an unrelated process) and removes the pidfile.
+func TestStopOrphanedChildren(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	childrenFile := filepath.Join(dir, "children")
+	unrelated, unrelatedFD := startSleep(t)
+	d := h.StartDaemon(t, pidfile, nil, "-children", "2", "-children-file", childrenFile)
+	var children []int
+	var childFDs []int
+	for _, f := range strings.Fields(string(readFile(t, childrenFile))) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("children file: %q", f)
+		}
+		children = append(children, pid)
+		childFDs = append(childFDs, h.Watch(t, pid))
+	}
+	if len(children) != 2 {
+		t.Fatalf("children %v", children)
+	}
+	killAndWait(t, d.PID, d.PIDFD)
+	for _, c := range children {
+		if !holdsFlock(t, c, pidfile) {
+			t.Fatalf("child %d does not hold the lock", c)
+		}
+	}
+
+	r := h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 1)
+	want := fmt.Sprintf("web: main process %d gone, 2 processes still hold the lock", d.PID)
+	if !strings.HasPrefix(r.Stdout(), want) {
+		t.Fatalf("status said %q, want %q...", r.Stdout(), want)
+	}
+	for _, c := range children {
+		if !strings.Contains(r.Stdout(), strconv.Itoa(c)) {
+			t.Fatalf("status %q does not name child %d", r.Stdout(), c)
+		}
+	}
+
+	r = h.Run(t, "stop", "-p", pidfile)
+	h.Expect(t, r, 0)
+	for i, fd := range childFDs {
+		if !h.Exited(fd) {
+			t.Fatalf("child %d survived stop", children[i])
+		}
+	}
+	assertNoFile(t, pidfile)
+	if h.Exited(unrelatedFD) {
+		t.Fatalf("unrelated process %d was killed", unrelated)
+	}
+	h.Expect(t, h.Run(t, "status", "-p", pidfile), 3)
+}
+
+// TestStopUsage: bad schedules and signals are usage errors (exit 2) and
+// signal nothing.
+func TestStopUsage(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	termFile := filepath.Join(dir, "term")
+	d := h.StartDaemon(t, pidfile, nil, "-term-file", termFile)
+	for _, args := range [][]string{
+		{"--retry", "TERM/x"},
+		{"--retry", "15/10"},
+		{"--retry", "BOGUS/1"},
+		{"--signal", "BOGUS"},
+		{"--signal", "0"},
+		{"extra-argument"},
+	} {
+		r := h.Run(t, append([]string{"stop", "-p", pidfile}, args...)...)
+		h.Expect(t, r, 2)
+		assertOneLineError(t, r)
+	}
+	if h.Exited(d.PIDFD) {
+		t.Fatal("daemon died")
+	}
+	assertNoFile(t, termFile)
+	assertFileContents(t, pidfile, []byte(strconv.Itoa(d.PID)+"\n"))
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestStopBadContents: garbage in the pidfile: exit 1, nothing signalled,
+// the file left for the operator to look at.
+func TestStopBadContents(t *testing.T) {
+	checkBadContents(t, 1, func(pidfile string) []string { return []string{"stop", "-p", pidfile} })
+}
+
+// TestStopPidfileKinds: symlink, directory, missing directory, unreadable
+// file, FIFO.
+func TestStopPidfileKinds(t *testing.T) {
+	checkPidfileCases(t, "stop")
+}
