@@ -28,6 +28,12 @@ func Parse(s string) (unix.Signal, error) {
 		}
 		return unix.Signal(n), nil
 	}
+	for _, c := range []byte(s) {
+		if c >= 0x80 {
+			// strings.ToUpper would fold "ſıgterm" into "SIGTERM".
+			return 0, fmt.Errorf("%w %q (try TERM, HUP, KILL, USR1 or a number)", ErrBadSignal, s)
+		}
+	}
 	name := strings.ToUpper(s)
 	if !strings.HasPrefix(name, "SIG") {
 		name = "SIG" + name
