@@ -213,7 +213,7 @@ func acquire(path string) (*pidfile.File, launchResult) {
 			if errors.Is(err, fs.ErrPermission) {
 				kind = "privilege"
 			}
-			return nil, launchResult{Kind: kind, Error: err.Error()}
+			return nil, launchResult{Kind: kind, Error: describeFileError(path, err).Error()}
 		}
 		st, ierr := pidfile.Inspect(path)
 		if ierr == nil && st.Status == pidfile.Running {

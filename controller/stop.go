@@ -81,7 +81,10 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	case pidfile.Stale:
 		removed, err := pidfile.RemoveStale(path)
 		res.StaleRemoved = removed
-		return res, err
+		if err != nil {
+			return res, describeFileError(path, err)
+		}
+		return res, nil
 	case pidfile.Running, pidfile.RunningUnlocked:
 		targets = []int{st.PID}
 		res.PID = st.PID
