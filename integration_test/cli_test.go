@@ -486,3 +486,108 @@ func checkPidfileCases(t *testing.T, command string) {
 		})
 	}
 }
+
+// TestCLIVersion: --version prints one line and exits 0.
+func TestCLIVersion(t *testing.T) {
+	for _, flag := range []string{"--version", "-v"} {
+		r := h.Run(t, flag)
+		h.Expect(t, r, 0)
+		if !strings.HasPrefix(r.Stdout(), "daemonctl version ") || strings.Count(r.Stdout(), "\n") != 1 || r.Stderr() != "" {
+			t.Fatalf("%s printed %q, %q", flag, r.Stdout(), r.Stderr())
+		}
+	}
+}
+
+// TestCLIHelp: --help, no arguments, help COMMAND and COMMAND --help
+// exit 0 with the help on stdout.
+func TestCLIHelp(t *testing.T) {
+	commands := []string{"start", "stop", "status", "reload", "restart", "signal"}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {}, {"help"}} {
+		r := h.Run(t, args...)
+		h.Expect(t, r, 0)
+		for _, c := range commands {
+			if !strings.Contains(r.Stdout(), "\n   "+c+" ") {
+				t.Fatalf("daemonctl %v does not list %s:\n%s", args, c, r.Stdout())
+			}
+		}
+		if r.Stderr() != "" {
+			t.Fatalf("stderr %q", r.Stderr())
+		}
+	}
+	for _, c := range commands {
+		for _, args := range [][]string{{"help", c}, {c, "--help"}, {c, "-h"}} {
+			r := h.Run(t, args...)
+			h.Expect(t, r, 0)
+			if !strings.Contains(r.Stdout(), "daemonctl "+c) || !strings.Contains(r.Stdout(), "--pidfile") || r.Stderr() != "" {
+				t.Fatalf("daemonctl %v printed %q, %q", args, r.Stdout(), r.Stderr())
+			}
+		}
+	}
+}
+
+// TestCLIUsageErrors: command-line mistakes exit 2 (4 for status, whose
+// 2 LSB reserves) with one line on stderr, nothing on stdout, and touch
+// nothing.
+func TestCLIUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"bogus"}, 2},
+		{[]string{"help", "bogus"}, 2},
+		{[]string{"--bogus"}, 2},
+		{[]string{"stop"}, 2},
+		{[]string{"reload"}, 2},
+		{[]string{"signal", "USR1"}, 2},
+		{[]string{"stop", "-p"}, 2},
+		{[]string{"stop", "-p", pidfile, "--bogus"}, 2},
+		{[]string{"status", "-p", pidfile, "--bogus"}, 4},
+		{[]string{"status", "-p", pidfile, "extra"}, 4},
+		{[]string{"reload", "-p", pidfile, "extra"}, 2},
+		{[]string{"reload", "-p", pidfile, "--signal", "BOGUS"}, 2},
+		{[]string{"start", "-p", pidfile}, 2},
+		{[]string{"start", "-p", dir + "/", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--nice", "abc", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--nice", "50", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--umask", "999", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--umask", "abc", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--env", "NOEQUALS", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--env", "=value", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--retry", "TERM/x", "--", h.TestDaemon}, 2},
+		{[]string{"restart", "-p", pidfile, "--retry", "TERM/x", "--", h.TestDaemon}, 2},
+		{[]string{"restart", "-p", pidfile}, 2},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			r := h.Run(t, c.args...)
+			h.Expect(t, r, c.want)
+			assertOneLineError(t, r)
+			if r.Stdout() != "" {
+				t.Fatalf("stdout %q", r.Stdout())
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("a usage error left %v", entries)
+			}
+		})
+	}
+}
+
+// TestCLIStartBadPaths: a missing --chdir or log directory fails the start
+// before anything detaches, naming the path, and leaves no pidfile.
+func TestCLIStartBadPaths(t *testing.T) {
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "web.pid")
+	missing := filepath.Join(dir, "missing")
+	for _, flags := range [][]string{
+		{"--chdir", missing},
+		{"--stdout", filepath.Join(missing, "out.log")},
+		{"--stderr", filepath.Join(missing, "err.log")},
+	} {
+		args := append(append([]string{"start", "-p", pidfile}, flags...), "--", h.TestDaemon)
+		r := h.Run(t, args...)
+		h.Expect(t, r, 1)
+		assertOneLineError(t, r, missing)
+		assertNoFile(t, pidfile)
+	}
+}
