@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
-	"github.com/daemonctl/daemonctl/service"
 	"github.com/daemonctl/daemonctl/signals"
 )
 
@@ -61,7 +60,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:              usageError,
 		DisableSliceFlagSeparator: true,
 		HideHelpCommand:           false,
-		Flags:                     []cli.Flag{configDirFlag()},
 		Commands: []*cli.Command{
 			startCommand(),
 			stopCommand(),
@@ -69,9 +67,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			reloadCommand(),
 			restartCommand(),
 			signalCommand(),
-			checkCommand(),
-			initScriptCommand(),
-			completeCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -126,10 +121,8 @@ func exitCode(command string, err error) int {
 		return controller.ExitCode(err)
 	case errors.Is(err, controller.ErrNoPrivilege), errors.Is(err, fs.ErrPermission):
 		return 4
-	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart" || command == "check"):
+	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart"):
 		return 5
-	case errors.Is(err, service.ErrNotConfigured):
-		return 6
 	case errors.Is(err, controller.ErrNotRunning) && (command == "reload" || command == "signal"):
 		return 7
 	}
@@ -138,11 +131,8 @@ func exitCode(command string, err error) int {
 
 // commandOf finds the subcommand's name in args (after global flags).
 func commandOf(args []string) string {
-	for i := 1; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--config-dir" || a == "-config-dir":
-			i++ // its value
-		case !strings.HasPrefix(a, "-"):
+	for _, a := range args[1:] {
+		if !strings.HasPrefix(a, "-") {
 			return a
 		}
 	}
