@@ -114,17 +114,17 @@ func Load(dir string) (*Set, error) {
 		set.Missing = true
 		return set, nil
 	case err != nil:
-		return set, fmt.Errorf("definition directory %s: %w (%w)", set.Dir, err, ErrNotConfigured)
+		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
 	case !st.IsDir():
-		return set, fmt.Errorf("definition directory %s is not a directory: point --config-dir at one (%w)", set.Dir, ErrNotConfigured)
+		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s is not a directory: point --config-dir at one", set.Dir)
 	}
 	if why := unsafeReason(st); why != "" {
-		return set, fmt.Errorf("definition directory %s %s: it would let others make %s run any program; fix it (chown and chmod go-w) or use another --config-dir (%w, %w)",
-			set.Dir, why, whoRuns(), ErrUnsafe, ErrNotConfigured)
+		return set, withKinds([]error{ErrUnsafe, ErrNotConfigured}, "definition directory %s %s: it would let others make %s run any program; fix it (chown and chmod go-w) or use another --config-dir",
+			set.Dir, why, whoRuns())
 	}
 	entries, err := os.ReadDir(set.Dir)
 	if err != nil {
-		return set, fmt.Errorf("definition directory %s: %w (%w)", set.Dir, err, ErrNotConfigured)
+		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
 	}
 	runDir, runDirErr := DefaultRunDir()
 	for _, e := range entries {
@@ -193,9 +193,9 @@ func (s *Set) Lookup(name string) (*Definition, error) {
 	}
 	where := filepath.Join(s.Dir, name+Ext)
 	if s.Missing {
-		return nil, fmt.Errorf("%s: no such service: %s does not exist (nor does its directory); define it there, or use -p FILE (%w, %w)", name, where, ErrNoService, ErrNotConfigured)
+		return nil, withKinds([]error{ErrNoService, ErrNotConfigured}, "%s: no such service: %s does not exist (nor does its directory); define it there, or use -p FILE", name, where)
 	}
-	return nil, fmt.Errorf("%s: no such service: %s does not exist; define it there, or use -p FILE (%w, %w)", name, where, ErrNoService, ErrNotConfigured)
+	return nil, withKinds([]error{ErrNoService, ErrNotConfigured}, "%s: no such service: %s does not exist; define it there, or use -p FILE", name, where)
 }
 
 // ProblemsOf lists the problems of the file defining name.
