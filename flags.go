@@ -13,8 +13,8 @@ import (
 // urfave/cli records parse state in them.
 func commonFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "pidfile", Aliases: []string{"p"}, Usage: "the PID `FILE` (locked by the daemon while it runs)"},
-		&cli.StringFlag{Name: "name", Usage: "service `NAME` for messages (default: the pidfile's base name without .pid)"},
+		&cli.StringFlag{Name: "pidfile", Aliases: []string{"p"}, Usage: "the PID `FILE` (locked by the daemon while it runs); without it, name a service defined in the --config-dir"},
+		&cli.StringFlag{Name: "name", Usage: "with -p: service `NAME` for messages (default: the pidfile's base name without .pid)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on success"},
 	}
 }
@@ -45,14 +45,38 @@ func startFlags() []cli.Flag {
 	}
 }
 
+// allFlag selects every defined service (start, stop, status).
+func allFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "act on every service defined in the --config-dir"}
+}
+
+// configDirFlag is the global --config-dir.
+func configDirFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:    "config-dir",
+		EnvVars: []string{"DAEMONCTL_CONFIG_DIR"},
+		Usage:   "read service definitions (NAME.toml) from `DIR` (default /etc/daemonctl.d as root, $XDG_CONFIG_HOME/daemonctl otherwise)",
+	}
+}
+
 // schedule reads --signal and --retry.
 func schedule(c *cli.Context) (signals.Schedule, error) {
+	return scheduleOver(c, signals.DefaultSchedule())
+}
+
+// scheduleOver reads --signal and --retry as overrides of base (a
+// service's own schedule): --retry replaces it, --signal alone replaces its
+// first signal.
+func scheduleOver(c *cli.Context, base signals.Schedule) (signals.Schedule, error) {
 	first, err := signals.Parse(c.String("signal"))
 	if err != nil {
 		return signals.Schedule{}, usagef(c, "--signal: %v", err)
 	}
 	if c.String("retry") == "" {
-		return signals.DefaultSchedule().WithFirst(first), nil
+		if !c.IsSet("signal") {
+			return base, nil
+		}
+		return base.WithFirst(first), nil
 	}
 	sched, err := signals.ParseSchedule(c.String("retry"), first)
 	if err != nil {

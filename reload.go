@@ -11,31 +11,49 @@ import (
 
 func reloadCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "reload",
-		Usage: "send HUP (or --signal) to the daemon holding the pidfile's lock",
-		Description: `Exit 7 when the daemon is not running.
+		Name:      "reload",
+		Usage:     "send HUP (or --signal) to the daemon holding the pidfile's lock",
+		ArgsUsage: "NAME | -p FILE",
+		Description: `Exit 7 when the daemon is not running. NAME reloads a defined service with its
+file's reload-signal (default HUP) unless --signal is given.
 
 EXAMPLE:
+   daemonctl reload web
    daemonctl reload -p /run/web.pid
    daemonctl reload -p /run/web.pid --signal USR2`,
 		Flags: append(commonFlags(),
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "HUP", Usage: "`SIGNAL` to send"}),
 		Action: func(c *cli.Context) error {
+			if !byPIDFile(c) {
+				name, err := serviceName(c, 0)
+				if err != nil {
+					return err
+				}
+				def, err := lookupService(c, name)
+				if err != nil {
+					return err
+				}
+				sig := signals.Name(def.ReloadSignal)
+				if c.IsSet("signal") {
+					sig = c.String("signal")
+				}
+				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name}, sig)
+			}
 			if c.Args().Present() {
 				return usagef(c, "unexpected argument %q", c.Args().First())
 			}
-			return sendSignal(c, c.String("signal"))
+			return sendSignal(c, controller.SignalSpec{PIDFile: c.String("pidfile"), Name: c.String("name")}, c.String("signal"))
 		},
 	}
 }
 
-// sendSignal is reload's and signal's shared action.
-func sendSignal(c *cli.Context, name string) error {
-	sig, err := signals.Parse(name)
-	if err != nil {
+// sendSignal is reload's and signal's shared action: it sends the signal
+// named sig to the daemon spec names.
+func sendSignal(c *cli.Context, spec controller.SignalSpec, sig string) error {
+	var err error
+	if spec.Signal, err = signals.Parse(sig); err != nil {
 		return usagef(c, "%v", err)
 	}
-	spec := controller.SignalSpec{PIDFile: c.String("pidfile"), Name: c.String("name"), Signal: sig}
 	pid, err := controller.Signal(spec)
 	if err != nil {
 		return err
@@ -45,7 +63,7 @@ func sendSignal(c *cli.Context, name string) error {
 		if name == "" {
 			name = controller.NameFor(spec.PIDFile)
 		}
-		fmt.Fprintf(c.App.Writer, "%s: sent %s to pid %d\n", name, signals.Name(sig), pid)
+		fmt.Fprintf(c.App.Writer, "%s: sent %s to pid %d\n", name, signals.Name(spec.Signal), pid)
 	}
 	return nil
 }

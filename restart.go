@@ -9,24 +9,47 @@ import (
 func restartCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "restart",
-		Usage:     "stop the daemon if it runs, then start PROGRAM",
-		ArgsUsage: "-- PROGRAM [ARG...]",
+		Usage:     "stop the daemon if it runs, then start it again",
+		ArgsUsage: "NAME | -p FILE -- PROGRAM [ARG...]",
 		Description: `Takes the flags of stop (--signal, --retry) and of start. When the daemon is not
-running it just starts it.
+running it just starts it. NAME restarts a defined service; options given here
+override its file's.
 
 EXAMPLE:
+   daemonctl restart web
    daemonctl restart -p /run/web.pid --retry TERM/30/KILL/5 -- /usr/bin/web --port 8080`,
 		Flags: append(append(commonFlags(), startFlags()...), stopFlags()...),
 		Action: func(c *cli.Context) error {
-			spec, err := startSpec(c)
+			var spec controller.StartSpec
+			if byPIDFile(c) {
+				var err error
+				if spec, err = startSpec(c); err != nil {
+					return err
+				}
+			} else {
+				name, err := serviceName(c, 0)
+				if err != nil {
+					return err
+				}
+				def, err := lookupService(c, name)
+				if err != nil {
+					return err
+				}
+				if err := checkStartable(def); err != nil {
+					return err
+				}
+				spec = def.StartSpec()
+				if err := applyStartFlags(c, &spec); err != nil {
+					return err
+				}
+			}
+			stopLine, observe := restartProgress(c.App.ErrWriter, c.Bool("quiet"), &spec)
+			started, err := controller.Restart(controller.StopSpec{Schedule: spec.StopSchedule}, spec, observe, stopLine.progressWriter(c.App.ErrWriter))
+			stopLine.End()
 			if err != nil {
 				return err
 			}
-			started, err := controller.Restart(controller.StopSpec{Schedule: spec.StopSchedule}, spec, nil, c.App.ErrWriter)
-			if err != nil {
-				return err
-			}
-			reportStarted(c, started)
+			reportStarted(c, c.App.Writer, started)
 			return nil
 		},
 	}

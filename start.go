@@ -2,70 +2,127 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/service"
+	"github.com/daemonctl/daemonctl/signals"
 )
 
 func startCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "start",
-		Usage:     "start PROGRAM as a daemon recorded in a locked pidfile",
-		ArgsUsage: "-- PROGRAM [ARG...]",
+		Usage:     "start a defined service, or PROGRAM, as a daemon recorded in a locked pidfile",
+		ArgsUsage: "NAME | --all | -p FILE -- PROGRAM [ARG...]",
 		Description: `Detaches PROGRAM the classic way (new session, not its leader, cwd /, umask 022,
 stdio on /dev/null) and records its PID in the pidfile, whose lock the daemon itself
 holds. A service already running is left alone (exit 0).
 
+NAME starts the service its definition file (NAME.toml in the --config-dir) describes;
+options given here override the file's. --all starts every defined service, one after
+another, and reports the broken definitions without stopping at them.
+
 EXAMPLE:
+   daemonctl start web
+   daemonctl start --wait 2s web                                            # override the file
+   daemonctl start --all
    daemonctl start -p /run/web.pid --user www-data --stderr /var/log/web.err -- /usr/bin/web --port 8080
    daemonctl start -p /run/web.pid --notify --timeout 20s -- /usr/bin/web   # until it sends READY=1
    daemonctl start -p /run/web.pid --wait 1s -- /usr/bin/web                # fail if it dies within 1 s`,
-		Flags:  append(append(commonFlags(), startFlags()...), stopFlags()...),
+		Flags:  append(append(append(commonFlags(), allFlag()), startFlags()...), stopFlags()...),
 		Action: startAction,
 	}
 }
 
 func startAction(c *cli.Context) error {
+	if !byPIDFile(c) {
+		if c.Bool("all") {
+			return forAll(c, 1, func(def *service.Definition, out io.Writer) error {
+				return startService(c, def, out)
+			})
+		}
+		name, err := serviceName(c, 0)
+		if err != nil {
+			return err
+		}
+		def, err := lookupService(c, name)
+		if err != nil {
+			return err
+		}
+		return startService(c, def, c.App.Writer)
+	}
 	spec, err := startSpec(c)
 	if err != nil {
 		return err
 	}
-	started, err := controller.Start(spec, c.App.ErrWriter)
+	return startWith(c, spec, c.App.Writer)
+}
+
+// startService starts a defined service, with the command line's options
+// over its file's.
+func startService(c *cli.Context, def *service.Definition, out io.Writer) error {
+	if err := checkStartable(def); err != nil {
+		return err
+	}
+	spec := def.StartSpec()
+	if err := applyStartFlags(c, &spec); err != nil {
+		return err
+	}
+	return startWith(c, spec, out)
+}
+
+// startWith starts spec, with a live line while it waits for readiness.
+func startWith(c *cli.Context, spec controller.StartSpec, out io.Writer) error {
+	live := startProgress(c.App.ErrWriter, c.Bool("quiet") || c.Bool("all"), spec)
+	started, err := controller.Start(spec, live.progressWriter(c.App.ErrWriter))
+	live.End()
 	if err != nil {
 		return err
 	}
-	reportStarted(c, started)
+	reportStarted(c, out, started)
 	return nil
 }
 
-// startSpec reads the start flags and the program after them.
+// startSpec reads the start flags and the program after them (-p mode).
 func startSpec(c *cli.Context) (controller.StartSpec, error) {
-	spec := controller.StartSpec{
-		PIDFile:       c.String("pidfile"),
-		Name:          c.String("name"),
-		Dir:           c.String("chdir"),
-		User:          c.String("user"),
-		Group:         c.String("group"),
-		Env:           c.StringSlice("env"),
-		ClearEnv:      c.Bool("clear-env"),
-		Stdout:        c.String("stdout"),
-		Stderr:        c.String("stderr"),
-		Wait:          c.Duration("wait"),
-		Notify:        c.Bool("notify"),
-		NotifyTimeout: c.Duration("timeout"),
-		KeepOnTimeout: c.Bool("keep-on-timeout"),
-		NotifySocket:  c.String("notify-socket"),
+	spec := controller.StartSpec{PIDFile: c.String("pidfile"), Name: c.String("name")}
+	if c.Bool("all") {
+		return spec, usagef(c, "--all starts the defined services; it does not go with -p")
 	}
 	if c.Args().Len() == 0 {
 		return spec, usagef(c, "no program given: daemonctl %s -p FILE -- PROGRAM [ARG...]", c.Command.Name)
 	}
 	spec.Program, spec.Args = c.Args().First(), c.Args().Tail()
+	return spec, applyStartFlags(c, &spec)
+}
+
+// applyStartFlags sets in spec what the start options given on the command
+// line say: over a definition's values, or over nothing (-p mode), where
+// an option not given leaves the controller's default.
+func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
+	for flag, field := range map[string]*string{
+		"chdir": &spec.Dir, "user": &spec.User, "group": &spec.Group,
+		"stdout": &spec.Stdout, "stderr": &spec.Stderr, "notify-socket": &spec.NotifySocket,
+	} {
+		if c.IsSet(flag) {
+			*field = c.String(flag)
+		}
+	}
+	if c.IsSet("env") {
+		spec.Env = append(spec.Env, c.StringSlice("env")...)
+	}
+	for flag, field := range map[string]*bool{"clear-env": &spec.ClearEnv, "notify": &spec.Notify, "keep-on-timeout": &spec.KeepOnTimeout} {
+		if c.IsSet(flag) {
+			*field = c.Bool(flag)
+		}
+	}
 	if c.IsSet("umask") {
 		mask, err := strconv.ParseUint(c.String("umask"), 8, 32)
 		if err != nil || mask > 0o777 {
-			return spec, usagef(c, "--umask %q: expected an octal mask like 022 or 027", c.String("umask"))
+			return usagef(c, "--umask %q: expected an octal mask like 022 or 027", c.String("umask"))
 		}
 		m := uint32(mask)
 		spec.Umask = &m
@@ -74,26 +131,36 @@ func startSpec(c *cli.Context) (controller.StartSpec, error) {
 		n := c.Int("nice")
 		spec.Nice = &n
 	}
-	if c.IsSet("wait") && spec.Wait <= 0 {
-		return spec, usagef(c, "--wait %v: give a positive duration, like 500ms or 2s", spec.Wait)
+	if c.IsSet("wait") {
+		spec.Wait = c.Duration("wait")
+		if spec.Wait <= 0 {
+			return usagef(c, "--wait %v: give a positive duration, like 500ms or 2s", spec.Wait)
+		}
 	}
-	if spec.Notify && spec.NotifyTimeout <= 0 {
-		return spec, usagef(c, "--timeout %v: give a positive duration, like 30s", spec.NotifyTimeout)
+	if c.IsSet("timeout") {
+		spec.NotifyTimeout = c.Duration("timeout")
+		if spec.NotifyTimeout <= 0 {
+			return usagef(c, "--timeout %v: give a positive duration, like 30s", spec.NotifyTimeout)
+		}
 	}
 	for _, f := range []string{"timeout", "keep-on-timeout", "notify-socket"} {
 		if c.IsSet(f) && !spec.Notify {
-			return spec, usagef(c, "--%s only applies with --notify", f)
+			return usagef(c, "--%s only applies with --notify", f)
 		}
 	}
-	sched, err := schedule(c)
+	base := spec.StopSchedule
+	if len(base.Steps) == 0 {
+		base = signals.DefaultSchedule()
+	}
+	sched, err := scheduleOver(c, base)
 	if err != nil {
-		return spec, err
+		return err
 	}
 	spec.StopSchedule = sched
-	return spec, nil
+	return nil
 }
 
-func reportStarted(c *cli.Context, started controller.Started) {
+func reportStarted(c *cli.Context, out io.Writer, started controller.Started) {
 	if started.Warning != "" {
 		fmt.Fprintln(c.App.ErrWriter, started.Warning)
 	}
@@ -101,8 +168,8 @@ func reportStarted(c *cli.Context, started controller.Started) {
 		return
 	}
 	if started.AlreadyRunning {
-		fmt.Fprintf(c.App.Writer, "%s: already running (pid %d)\n", started.Name, started.PID)
+		fmt.Fprintf(out, "%s: already running (pid %d)\n", started.Name, started.PID)
 		return
 	}
-	fmt.Fprintf(c.App.Writer, "%s: started (pid %d)\n", started.Name, started.PID)
+	fmt.Fprintf(out, "%s: started (pid %d)\n", started.Name, started.PID)
 }

@@ -11,24 +11,60 @@ import (
 
 func statusCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "status",
-		Usage: "tell whether the daemon runs: the lock, not kill -0, decides",
+		Name:      "status",
+		Usage:     "tell whether the daemon runs: the lock, not kill -0, decides",
+		ArgsUsage: "[NAME | --all | -p FILE]",
 		Description: `Exit codes follow LSB: 0 running, 1 dead with its pidfile left (or running
-without its lock), 3 not running, 4 unknown (unreadable or garbage pidfile).
+without its lock), 3 not running, 4 unknown (unreadable or garbage pidfile, or a
+broken definition).
+
+With no NAME and no -p (or with --all) it prints a table of every defined service:
+NAME, STATE, PID, UPTIME, RSS and COMMAND, coloured on a terminal unless NO_COLOR is
+set; --json prints an array of the objects a single status prints, each with "rss"
+(bytes). The table's exit code is 4 if any service is unknown, else 1 if any is
+dead, else 3 if any is stopped, else 0.
 
 EXAMPLE:
+   daemonctl status
+   daemonctl status web
+   daemonctl status --json
    daemonctl status -p /run/web.pid
    daemonctl status -p /run/web.pid --json`,
-		Flags:  append(commonFlags(), &cli.BoolFlag{Name: "json", Usage: "print one JSON object"}),
+		Flags:  append(append(commonFlags(), allFlag()), &cli.BoolFlag{Name: "json", Usage: "print JSON: one object, or an array for the table"}),
 		Action: statusAction,
 	}
 }
 
 func statusAction(c *cli.Context) error {
+	if !byPIDFile(c) {
+		if c.Bool("all") || !c.Args().Present() && !c.IsSet("name") {
+			return statusTable(c)
+		}
+		name, err := serviceName(c, 0)
+		if err != nil {
+			return err
+		}
+		def, err := lookupService(c, name)
+		if err != nil {
+			if c.Bool("json") {
+				_ = json.NewEncoder(c.App.Writer).Encode(controller.Report{Name: name, State: stateInvalid, Message: oneLine(err)})
+			}
+			return err
+		}
+		return printStatus(c, def.PIDFile, def.Name)
+	}
+	if c.Bool("all") {
+		return usagef(c, "--all shows the defined services; it does not go with -p")
+	}
 	if c.Args().Present() {
 		return usagef(c, "unexpected argument %q", c.Args().First())
 	}
-	report, err := controller.Status(c.String("pidfile"), c.String("name"))
+	return printStatus(c, c.String("pidfile"), c.String("name"))
+}
+
+// printStatus prints one service's status, as a line or a JSON object.
+func printStatus(c *cli.Context, pidfile, name string) error {
+	report, err := controller.Status(pidfile, name)
 	switch {
 	case c.Bool("json"):
 		enc := json.NewEncoder(c.App.Writer)

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/process"
+	"github.com/daemonctl/daemonctl/service"
+)
+
+// stateInvalid is the table's state for a service whose definition cannot
+// be used; its exit code is status's "unknown" (4).
+const stateInvalid = "invalid"
+
+// tableRow is one service in the status table: the single status's
+// report plus the main process's resident memory.
+type tableRow struct {
+	controller.Report
+	// RSS is the main process's resident set size in bytes, for a service
+	// that runs.
+	RSS int64 `json:"rss,omitempty"`
+	err error
+}
+
+// statusTable prints every defined service's status: a table, or a JSON
+// array of status objects. It inspects the services in this process,
+// spread over the CPUs, and spawns nothing.
+func statusTable(c *cli.Context) error {
+	set, err := loadServices(c)
+	if err != nil {
+		return err
+	}
+	rows := tableRows(set)
+	if c.Bool("json") {
+		reports := make([]tableRow, len(rows))
+		copy(reports, rows)
+		if reports == nil {
+			reports = []tableRow{}
+		}
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			return err
+		}
+	} else {
+		if len(rows) == 0 {
+			fmt.Fprintf(c.App.ErrWriter, "daemonctl: no services defined in %s (add NAME%s files there, give --config-dir, or use status -p FILE)\n", set.Dir, service.Ext)
+		} else if !c.Bool("quiet") {
+			width, _ := terminalOf(c.App.Writer)
+			writeTable(c.App.Writer, rows, colourOn(c.App.Writer), width)
+		}
+		for _, p := range set.Problems {
+			fmt.Fprintln(c.App.ErrWriter, p)
+		}
+	}
+	if err := worstStatus(rows); err != nil {
+		return reported{err}
+	}
+	return nil
+}
+
+// tableRows inspects every service of set, in name order.
+func tableRows(set *service.Set) []tableRow {
+	names := set.Names()
+	rows := make([]tableRow, len(names))
+	defs := make(map[string]*service.Definition, len(set.Services))
+	for _, d := range set.Services {
+		defs[d.Name] = d
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rows[i] = inspectRow(set, names[i], defs[names[i]])
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return rows
+}
+
+func inspectRow(set *service.Set, name string, def *service.Definition) tableRow {
+	if def == nil {
+		var msgs []string
+		var errs []error
+		for _, p := range set.ProblemsOf(name) {
+			msgs = append(msgs, p.Error())
+			errs = append(errs, p)
+		}
+		return tableRow{Report: controller.Report{Name: name, State: stateInvalid, Message: strings.Join(msgs, "; ")}, err: errors.Join(errs...)}
+	}
+	report, err := controller.Status(def.PIDFile, def.Name)
+	row := tableRow{Report: report, err: err}
+	if report.State == "running" && report.PID > 0 {
+		row.RSS, _ = process.RSS(report.PID)
+	}
+	return row
+}
+
+// worstStatus picks the error that decides the table's exit code: unknown
+// (4, which a broken definition is) over dead (1) over stopped (3); nil
+// when every service runs.
+func worstStatus(rows []tableRow) error {
+	var worst error
+	rank := func(err error) int {
+		switch controller.ExitCode(err) {
+		case 4:
+			return 3
+		case 1:
+			return 2
+		case 3:
+			return 1
+		}
+		return 0
+	}
+	for _, r := range rows {
+		if r.err != nil && (worst == nil || rank(r.err) > rank(worst)) {
+			worst = r.err
+		}
+	}
+	return worst
+}
+
+// stateColour is the ANSI colour of a state in the STATE column.
+func stateColour(state string) string {
+	switch state {
+	case "running":
+		return "32" // green
+	case "stopped":
+		return "2" // dim
+	case "dead":
+		return "31" // red
+	case "unknown", stateInvalid:
+		return "35" // magenta
+	case "unlocked", "orphaned":
+		return "33" // yellow: alive, but not vouched for
+	case "starting":
+		return "36" // cyan
+	}
+	return ""
+}
+
+// writeTable prints rows aligned in columns; width, when known, cuts the
+// COMMAND column so that no line wraps.
+func writeTable(w io.Writer, rows []tableRow, colour bool, width int) {
+	header := []string{"NAME", "STATE", "PID", "UPTIME", "RSS", "COMMAND"}
+	cells := make([][]string, len(rows))
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = len(h)
+	}
+	for i, r := range rows {
+		pid, uptime, rss, command := "-", "-", "-", "-"
+		if r.PID > 0 {
+			pid = fmt.Sprint(r.PID)
+		}
+		if r.Started != nil && r.State == "running" {
+			uptime = controller.FormatUptime(time.Duration(r.Uptime) * time.Second)
+		}
+		if r.RSS > 0 {
+			rss = formatBytes(r.RSS)
+		}
+		if len(r.Command) > 0 {
+			command = strings.Join(r.Command, " ")
+		}
+		cells[i] = []string{r.Name, r.State, pid, uptime, rss, command}
+		for j, cell := range cells[i][:5] {
+			widths[j] = max(widths[j], len(cell))
+		}
+	}
+	prefix := 0 // the width of the columns before COMMAND
+	for _, w := range widths[:5] {
+		prefix += w + 2
+	}
+	line := func(cols []string, state string) {
+		var b strings.Builder
+		for j, cell := range cols[:5] {
+			pad := strings.Repeat(" ", widths[j]-len(cell))
+			switch {
+			case j == 2 || j == 4: // numbers align right
+				b.WriteString(pad + cell)
+			case j == 1 && colour && stateColour(state) != "":
+				b.WriteString("\x1b[" + stateColour(state) + "m" + cell + "\x1b[0m" + pad)
+			default:
+				b.WriteString(cell + pad)
+			}
+			b.WriteString("  ")
+		}
+		command := cols[5]
+		if width > 0 && prefix+len(command) >= width {
+			command = cutTo(command, width-1-prefix)
+		}
+		b.WriteString(command)
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	line(header, "")
+	for i, r := range rows {
+		line(cells[i], r.State)
+	}
+}
+
+// cutTo shortens s to n bytes, marking the cut.
+func cutTo(s string, n int) string {
+	if n <= 1 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+// formatBytes renders a size as ps and top do: 812K, 12.3M, 1.2G.
+func formatBytes(n int64) string {
+	const k = 1024
+	switch {
+	case n < k*k:
+		return fmt.Sprintf("%dK", (n+k-1)/k)
+	case n < k*k*k:
+		return fmt.Sprintf("%.1fM", float64(n)/(k*k))
+	}
+	return fmt.Sprintf("%.1fG", float64(n)/(k*k*k))
+}
