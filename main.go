@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/service"
 	"github.com/daemonctl/daemonctl/signals"
 )
 
@@ -60,6 +61,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:              usageError,
 		DisableSliceFlagSeparator: true,
 		HideHelpCommand:           false,
+		Flags:                     []cli.Flag{configDirFlag()},
 		Commands: []*cli.Command{
 			startCommand(),
 			stopCommand(),
@@ -67,6 +69,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			reloadCommand(),
 			restartCommand(),
 			signalCommand(),
+			checkCommand(),
+			initScriptCommand(),
+			completeCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -121,8 +126,10 @@ func exitCode(command string, err error) int {
 		return controller.ExitCode(err)
 	case errors.Is(err, controller.ErrNoPrivilege), errors.Is(err, fs.ErrPermission):
 		return 4
-	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart"):
+	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart" || command == "check"):
 		return 5
+	case errors.Is(err, service.ErrNotConfigured):
+		return 6
 	case errors.Is(err, controller.ErrNotRunning) && (command == "reload" || command == "signal"):
 		return 7
 	}
@@ -131,8 +138,11 @@ func exitCode(command string, err error) int {
 
 // commandOf finds the subcommand's name in args (after global flags).
 func commandOf(args []string) string {
-	for _, a := range args[1:] {
-		if !strings.HasPrefix(a, "-") {
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--config-dir" || a == "-config-dir":
+			i++ // its value
+		case !strings.HasPrefix(a, "-"):
 			return a
 		}
 	}
