@@ -52,8 +52,7 @@ func benchTools(b *testing.B) []controllerTool {
 // runTimed runs cmd and fails the benchmark unless it exits 0.
 func runTimed(b *testing.B, cmd *exec.Cmd) {
 	b.Helper()
-	cmd.WaitDelay = 5 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := h.Output(cmd); err != nil {
 		b.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 	}
 }

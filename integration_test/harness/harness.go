@@ -199,20 +199,10 @@ func RunCmd(t testing.TB, cmd *exec.Cmd, env []string, args []string) Result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
-	children.Lock()
-	err := cmd.Start()
-	if err == nil {
-		children.managed[cmd.Process.Pid] = true
-	}
-	children.Unlock()
-	if err != nil {
+	err := runManaged(cmd)
+	if cmd.Process == nil {
 		t.Fatalf("start daemonctl: %v", err)
 	}
-	err = cmd.Wait()
-	children.Lock()
-	delete(children.managed, cmd.Process.Pid)
-	children.Unlock()
 	r := Result{args: args, code: 0, stdout: stdout.String(), stderr: stderr.String()}
 	var exitErr *exec.ExitError
 	switch {
@@ -380,4 +370,37 @@ func moduleRoot() (string, error) {
 		return "", errors.New("not inside the daemonctl module")
 	}
 	return filepath.Dir(gomod), nil
+}
+
+// Output runs cmd to completion and returns its combined output, like
+// cmd.CombinedOutput, but registered so the reaper never steals its exit
+// status. Use it for any process a test or benchmark waits for itself.
+func Output(cmd *exec.Cmd) ([]byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := runManaged(cmd)
+	return out.Bytes(), err
+}
+
+// runManaged starts and waits for cmd, keeping its PID in the managed set
+// meanwhile. WaitDelay makes a descriptor leaked into a daemon fail fast
+// instead of hanging.
+func runManaged(cmd *exec.Cmd) error {
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 5 * time.Second
+	}
+	children.Lock()
+	err := cmd.Start()
+	if err == nil {
+		children.managed[cmd.Process.Pid] = true
+	}
+	children.Unlock()
+	if err != nil {
+		return err
+	}
+	err = cmd.Wait()
+	children.Lock()
+	delete(children.managed, cmd.Process.Pid)
+	children.Unlock()
+	return err
 }
