@@ -75,7 +75,7 @@ func start(spec StartSpec, ls *launchSpec, args []string, progress io.Writer) (S
 	}
 	logStart := logSize(ls.Stderr)
 	begin := time.Now()
-	res, err := launch(ls, args, os.Environ())
+	res, err := launch(ls, args, os.Environ(), watch)
 	if err != nil {
 		return started, err
 	}
