@@ -142,10 +142,12 @@ func startSleep(t *testing.T) (pid, pidfd int) {
 	return cmd.Process.Pid, h.Watch(t, cmd.Process.Pid)
 }
 
-// killAndWait kills the process behind pidfd with SIGKILL and waits until
-// it has exited (it then holds no lock any more).
-func killAndWait(t *testing.T, pid, pidfd int) {
+// killDaemon kills a daemon daemonctl started (pidfd from h.Watch) with
+// SIGKILL and waits until it has exited, and its launcher stage too: then
+// nothing of that start holds the lock any more.
+func killDaemon(t *testing.T, pid, pidfd int) {
 	t.Helper()
+	waitLauncherGone(t, pid)
 	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil {
 		t.Fatalf("kill %d: %v", pid, err)
 	}
@@ -220,6 +222,26 @@ func procStat(t *testing.T, pid int) (ppid, sid int) {
 	ppid, _ = strconv.Atoi(f[1])
 	sid, _ = strconv.Atoi(f[3])
 	return ppid, sid
+}
+
+// waitLauncherGone waits until the launcher stage that started the daemon
+// pid has exited: start returns on the stage's report, so for a moment the
+// stage may still be the daemon's parent and share its lock. The stage
+// leads the daemon's session, so its PID is the daemon's session ID.
+func waitLauncherGone(t *testing.T, pid int) {
+	t.Helper()
+	_, sid := procStat(t, pid)
+	if sid == pid {
+		t.Fatalf("daemon %d leads its own session", pid)
+	}
+	fd, err := unix.PidfdOpen(sid, 0)
+	if err != nil {
+		return // already gone and reaped
+	}
+	defer unix.Close(fd)
+	if !h.WaitExit(fd, eventTimeout) {
+		t.Fatalf("launcher stage %d of daemon %d never exited", sid, pid)
+	}
 }
 
 var reportedPID = regexp.MustCompile(`\(pid (\d+)[,)]`)

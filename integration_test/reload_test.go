@@ -69,7 +69,7 @@ func TestReloadNotRunning(t *testing.T) {
 	assertOneLineError(t, r, "web: not running")
 
 	d := h.StartDaemon(t, pidfile, nil)
-	killAndWait(t, d.PID, d.PIDFD)
+	killDaemon(t, d.PID, d.PIDFD)
 	r = h.Run(t, "reload", "-p", pidfile)
 	h.Expect(t, r, 7)
 	assertOneLineError(t, r, "web", "not running")

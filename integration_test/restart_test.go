@@ -54,7 +54,7 @@ func TestRestartNotRunning(t *testing.T) {
 	firstFD := h.Watch(t, first)
 	assertStdout(t, r, fmt.Sprintf("web: started (pid %d)", first))
 
-	killAndWait(t, first, firstFD)
+	killDaemon(t, first, firstFD)
 	r = h.Run(t, "restart", "-p", pidfile, "--", h.TestDaemon, "-ready-file", filepath.Join(dir, "ready2"))
 	h.Expect(t, r, 0)
 	second := h.ReadPID(t, pidfile)

@@ -50,7 +50,7 @@ func TestSignalNotRunning(t *testing.T) {
 	h.Expect(t, r, 7)
 	assertOneLineError(t, r, "web: not running")
 	d := h.StartDaemon(t, pidfile, nil)
-	killAndWait(t, d.PID, d.PIDFD)
+	killDaemon(t, d.PID, d.PIDFD)
 	r = h.Run(t, "signal", "-p", pidfile, "HUP")
 	h.Expect(t, r, 7)
 	assertOneLineError(t, r, "web", "not running")

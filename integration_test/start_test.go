@@ -36,6 +36,7 @@ func TestStartDetaches(t *testing.T) {
 	if in.PID != pid {
 		t.Fatalf("pidfile says %d, the daemon is %d", pid, in.PID)
 	}
+	waitLauncherGone(t, pid)
 	ppid, sid := procStat(t, pid)
 	if sid == pid || in.SID == pid {
 		t.Fatalf("daemon %d leads its session: it could acquire a terminal", pid)

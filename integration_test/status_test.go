@@ -52,7 +52,7 @@ func TestStatusNotRunning(t *testing.T) {
 func TestStatusDead(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "web.pid")
 	d := h.StartDaemon(t, pidfile, nil)
-	killAndWait(t, d.PID, d.PIDFD)
+	killDaemon(t, d.PID, d.PIDFD)
 	r := h.Run(t, "status", "-p", pidfile)
 	h.Expect(t, r, 1)
 	assertStdout(t, r, fmt.Sprintf("web: dead (pid %d has exited; stale pidfile %s left)", d.PID, pidfile))
@@ -201,6 +201,7 @@ func TestStatusClosedLock(t *testing.T) {
 	dir := t.TempDir()
 	pidfile := filepath.Join(dir, "web.pid")
 	d := h.StartDaemon(t, pidfile, nil, "-close-fds")
+	waitLauncherGone(t, d.PID)
 	if h.Locked(t, pidfile) {
 		t.Fatal("the daemon still holds the lock after -close-fds")
 	}

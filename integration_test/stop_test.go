@@ -56,7 +56,7 @@ func TestStopNotRunning(t *testing.T) {
 func TestStopStale(t *testing.T) {
 	pidfile := filepath.Join(t.TempDir(), "web.pid")
 	d := h.StartDaemon(t, pidfile, nil)
-	killAndWait(t, d.PID, d.PIDFD)
+	killDaemon(t, d.PID, d.PIDFD)
 	r := h.Run(t, "stop", "-p", pidfile)
 	h.Expect(t, r, 0)
 	assertStdout(t, r, "web: not running (removed stale pidfile)")
@@ -127,7 +127,7 @@ func TestStopOrphanedChildren(t *testing.T) {
 	if len(children) != 2 {
 		t.Fatalf("children %v", children)
 	}
-	killAndWait(t, d.PID, d.PIDFD)
+	killDaemon(t, d.PID, d.PIDFD)
 	for _, c := range children {
 		if !holdsFlock(t, c, pidfile) {
 			t.Fatalf("child %d does not hold the lock", c)
