@@ -323,8 +323,10 @@ func Signal(spec SignalSpec) (int, error) {
 	switch st.Status {
 	case pidfile.NotRunning, pidfile.Stale:
 		return 0, withKind(ErrNotRunning, "%s: not running", name)
-	case pidfile.Orphaned, pidfile.Starting:
-		if st.Status == pidfile.Orphaned && st.PID == 0 {
+	case pidfile.Starting:
+		return 0, withKind(ErrOrphaned, "%s: starting (lock held, pid not yet written): try again in a moment", name)
+	case pidfile.Orphaned:
+		if st.PID == 0 {
 			return 0, withKind(ErrOrphaned, "%s: %s: use stop", name, unrecorded(st))
 		}
 		return 0, withKind(ErrOrphaned, "%s: main process %d is gone; %s still hold the lock: use stop", name, st.PID, pidList(st.Holders))
