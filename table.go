@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
-	"github.com/daemonctl/daemonctl/process"
 	"github.com/daemonctl/daemonctl/service"
 )
 
@@ -22,12 +21,9 @@ import (
 const stateInvalid = "invalid"
 
 // tableRow is one service in the status table: the single status's
-// report plus the main process's resident memory.
+// report (with the main process's resident memory, rss), and its error.
 type tableRow struct {
 	controller.Report
-	// RSS is the main process's resident set size in bytes, for a service
-	// that runs.
-	RSS int64 `json:"rss,omitempty"`
 	err error
 }
 
@@ -106,11 +102,7 @@ func inspectRow(set *service.Set, name string, def *service.Definition) tableRow
 		return tableRow{Report: controller.Report{Name: name, State: stateInvalid, Message: strings.Join(msgs, "; ")}, err: errors.Join(errs...)}
 	}
 	report, err := controller.Status(def.PIDFile, def.Name)
-	row := tableRow{Report: report, err: err}
-	if report.State == "running" && report.PID > 0 {
-		row.RSS, _ = process.RSS(report.PID)
-	}
-	return row
+	return tableRow{Report: report, err: err}
 }
 
 // worstStatus picks the error that decides the table's exit code: unknown

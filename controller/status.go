@@ -20,8 +20,10 @@ type Report struct {
 	// Uptime is in whole seconds.
 	Uptime  int64    `json:"uptime,omitempty"`
 	Command []string `json:"command,omitempty"`
-	Holders []int    `json:"holders,omitempty"`
-	Message string   `json:"message"`
+	// RSS is the main process's resident set size in bytes, when it runs.
+	RSS     int64  `json:"rss,omitempty"`
+	Holders []int  `json:"holders,omitempty"`
+	Message string `json:"message"`
 }
 
 // Status inspects the pidfile and describes the service. The error is nil
@@ -57,6 +59,7 @@ func Status(path, name string) (Report, error) {
 		return r, withKind(ErrNotRunning, "%s", r.Message)
 	case pidfile.Running:
 		r.State = "running"
+		r.RSS = st.Process.RSS
 		r.Message = fmt.Sprintf("%s: running (pid %d", name, st.PID)
 		if r.Started != nil {
 			r.Message += ", up " + FormatUptime(time.Since(*r.Started))

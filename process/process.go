@@ -16,6 +16,8 @@ type Info struct {
 	Started time.Time
 	// Command is the argument vector, empty for kernel threads.
 	Command []string
+	// RSS is the resident set size in bytes, 0 when unknown.
+	RSS int64
 }
 
 // FileID names an inode: the device and inode numbers of a file.

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -66,7 +64,9 @@ type Definition struct {
 	KeepOnTimeout bool
 	NotifySocket  string
 	Init          InitInfo
-	// lines maps keys to their lines, for problems found later (Check).
+	// doc is the file's text, parsed again for key lines only when a
+	// problem needs one (most loads find none: the table loads every file).
+	doc   []byte
 	lines map[string]int
 }
 
@@ -108,17 +108,18 @@ func Load(dir string) (*Set, error) {
 		}
 		set.Dir = abs
 	}
-	st, err := os.Stat(set.Dir)
+	var st unix.Stat_t
+	err := unix.Stat(set.Dir, &st)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		set.Missing = true
 		return set, nil
 	case err != nil:
 		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
-	case !st.IsDir():
+	case uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR:
 		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s is not a directory: point --config-dir at one", set.Dir)
 	}
-	if why := unsafeReason(st); why != "" {
+	if why := unsafeReason(uint32(st.Mode), st.Uid); why != "" {
 		return set, withKinds([]error{ErrUnsafe, ErrNotConfigured}, "definition directory %s %s: it would let others make %s run any program; fix it (chown and chmod go-w) or use another --config-dir",
 			set.Dir, why, whoRuns())
 	}
@@ -234,14 +235,14 @@ func loadFile(path, runDir string, runDirErr error) (*Definition, []*Problem) {
 	if err != nil {
 		return nil, []*Problem{d.problem("", "%v", err)}
 	}
-	lines, syntaxErr := keyLines(doc)
 	var f file
 	dec := toml.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
+		_, syntaxErr := keyLines(doc)
 		return nil, d.decodeProblems(err, syntaxErr != nil)
 	}
-	d.lines = lines
+	d.doc = doc
 	if problems := d.fill(&f, runDir, runDirErr); len(problems) > 0 {
 		return nil, problems
 	}
@@ -249,45 +250,56 @@ func loadFile(path, runDir string, runDirErr error) (*Definition, []*Problem) {
 }
 
 // readSafely reads a definition file that only its owner, root or the
-// caller, can write.
+// caller, can write. It costs four system calls (the status table reads
+// every file).
 func readSafely(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
+	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG {
 		return nil, errors.New("is not a regular file: remove it or rename it without " + Ext)
 	}
-	if why := unsafeReason(st); why != "" {
+	if why := unsafeReason(uint32(st.Mode), st.Uid); why != "" {
 		return nil, fmt.Errorf("refused: the file %s, which would let others make %s run any program; fix it (chown and chmod go-w)", why, whoRuns())
 	}
-	doc, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(doc) > maxFileSize {
+	if st.Size > maxFileSize {
 		return nil, fmt.Errorf("is larger than %d bytes: not a definition", maxFileSize)
 	}
-	return doc, nil
+	doc := make([]byte, 0, st.Size+1)
+	for {
+		n, err := unix.Read(fd, doc[len(doc):cap(doc)])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return doc, nil
+		}
+		if doc = doc[:len(doc)+n]; len(doc) > maxFileSize {
+			return nil, fmt.Errorf("is larger than %d bytes: not a definition", maxFileSize)
+		}
+		if len(doc) == cap(doc) {
+			doc = append(doc, 0)[:len(doc)]
+		}
+	}
 }
 
 // unsafeReason says why a directory or file others could write must not be
 // trusted, or "" when it is safe: it is not world-writable and belongs to
 // root or to the caller.
-func unsafeReason(st fs.FileInfo) string {
-	if st.Mode().Perm()&0o002 != 0 {
-		return fmt.Sprintf("is world-writable (mode %04o)", st.Mode().Perm())
+func unsafeReason(mode, uid uint32) string {
+	if mode&0o002 != 0 {
+		return fmt.Sprintf("is world-writable (mode %04o)", mode&0o7777)
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return ""
-	}
-	if uid := int(sys.Uid); uid != 0 && uid != os.Geteuid() {
+	if uid != 0 && int(uid) != os.Geteuid() {
 		return fmt.Sprintf("is owned by uid %d, neither root nor you", uid)
 	}
 	return ""
@@ -377,7 +389,15 @@ func editDistance(a, b string) int {
 
 // problem makes a problem of d's file at key's line.
 func (d *Definition) problem(key, format string, args ...any) *Problem {
-	return &Problem{Service: d.Name, File: d.File, Line: d.lines[key], Key: key, Msg: fmt.Sprintf(format, args...), Kind: ErrNotConfigured}
+	return &Problem{Service: d.Name, File: d.File, Line: d.line(key), Key: key, Msg: fmt.Sprintf(format, args...), Kind: ErrNotConfigured}
+}
+
+// line is the line key is set on, 0 when it is not.
+func (d *Definition) line(key string) int {
+	if d.lines == nil && d.doc != nil {
+		d.lines, _ = keyLines(d.doc)
+	}
+	return d.lines[key]
 }
 
 // fill validates the decoded file and fills d from it.
@@ -435,7 +455,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	for _, key := range slices.Sorted(maps.Keys(f.Env)) {
 		if key == "" || strings.ContainsAny(key, "=\x00") {
 			line := "env." + key
-			if _, ok := d.lines[line]; !ok {
+			if d.line(line) == 0 {
 				line = "env"
 			}
 			bad(line, "%q is not an environment variable name", key)
