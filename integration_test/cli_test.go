@@ -114,7 +114,7 @@ func (c *canary) assertNeverSignalled(t *testing.T) {
 	if err := unix.PidfdSendSignal(c.pidfd, unix.SIGTERM, nil, 0); err != nil {
 		t.Fatalf("probe canary %d: %v", c.pid, err)
 	}
-	if !h.WaitFile(t, c.term, eventTimeout) {
+	if !countLinesAtLeast(t, c.term, "TERM", 1) {
 		t.Fatalf("canary %d did not log the probe TERM", c.pid)
 	}
 	if b, _ := os.ReadFile(c.term); bytes.Count(b, []byte("TERM")) != 1 {
@@ -128,6 +128,21 @@ func (c *canary) assertNeverSignalled(t *testing.T) {
 	if h.Exited(c.pidfd) {
 		t.Fatalf("canary %d was killed", c.pid)
 	}
+}
+
+// countLinesAtLeast waits until path holds at least n lines that start
+// with line (the test daemon's logs: "TERM <nanos>", "HUP", "USR1").
+func countLinesAtLeast(t *testing.T, path, line string, n int) bool {
+	t.Helper()
+	return h.WaitFileFunc(t, path, eventTimeout, func(b []byte) bool {
+		count := 0
+		for l := range strings.Lines(string(b)) {
+			if strings.HasPrefix(l, line) && strings.HasSuffix(l, "\n") {
+				count++
+			}
+		}
+		return count >= n
+	})
 }
 
 // startSleep starts `sleep` directly: an unrelated process that must

@@ -1,21 +1,12 @@
 package integration_test
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"testing"
 
 	h "github.com/daemonctl/daemonctl/integration_test/harness"
 )
-
-// countLinesAtLeast waits until path holds at least n lines equal to line.
-func countLinesAtLeast(t *testing.T, path, line string, n int) bool {
-	t.Helper()
-	return h.WaitFileFunc(t, path, eventTimeout, func(b []byte) bool {
-		return bytes.Count(b, []byte(line+"\n")) >= n
-	})
-}
 
 // TestReloadSendsHUP: reload sends HUP to the daemon, which keeps running.
 func TestReloadSendsHUP(t *testing.T) {

@@ -65,17 +65,18 @@ func TestRestartNotRunning(t *testing.T) {
 	}
 }
 
-// TestRestartFlags: restart takes stop's flags (a schedule whose KILL ends
-// an old daemon that ignores TERM) and start's (--chdir, --env, --umask,
-// --name).
+// TestRestartFlags: restart takes stop's flags (a schedule starting with
+// HUP, which the default schedule never sends, whose KILL ends the old
+// daemon) and start's (--chdir, --env, --umask, --name).
 func TestRestartFlags(t *testing.T) {
 	dir := t.TempDir()
 	work := t.TempDir()
 	pidfile := filepath.Join(dir, "web.pid")
+	hupFile := filepath.Join(dir, "hup")
 	termFile := filepath.Join(dir, "term")
-	old := h.StartDaemon(t, pidfile, nil, "-ignore-term", "-term-file", termFile)
+	old := h.StartDaemon(t, pidfile, nil, "-hup-file", hupFile, "-term-file", termFile)
 	infoFile := filepath.Join(dir, "info.json")
-	r := h.Run(t, "restart", "-p", pidfile, "--retry", "TERM/0.2/KILL/5", "--name", "frontend",
+	r := h.Run(t, "restart", "-p", pidfile, "--retry", "HUP/1/KILL/5", "--name", "frontend",
 		"--chdir", work, "--env", "MODE=restarted", "--umask", "077",
 		"--", h.TestDaemon, "-ready-file", filepath.Join(dir, "ready"), "-info-file", infoFile)
 	h.Expect(t, r, 0)
@@ -85,9 +86,11 @@ func TestRestartFlags(t *testing.T) {
 	if !h.Exited(old.PIDFD) {
 		t.Fatal("old daemon survived the schedule's KILL")
 	}
-	if b, _ := os.ReadFile(termFile); bytes.Count(b, []byte("TERM")) != 1 {
-		t.Fatalf("old daemon logged %q, want one TERM", b)
+	// HUP does not end the test daemon: the schedule's KILL did.
+	if b, _ := os.ReadFile(hupFile); !bytes.Equal(b, []byte("HUP\n")) {
+		t.Fatalf("old daemon logged %q, want the schedule's HUP", b)
 	}
+	assertNoFile(t, termFile)
 	in := readDaemonInfo(t, infoFile)
 	if in.PID != pid || in.Cwd != work || in.Umask != "0077" || !slices.Contains(in.Env, "MODE=restarted") {
 		t.Fatalf("new daemon: pid %d cwd %q umask %s env has MODE=restarted: %v", in.PID, in.Cwd, in.Umask, slices.Contains(in.Env, "MODE=restarted"))
