@@ -152,6 +152,10 @@ func runStage(ls *launchSpec) launchResult {
 		return fail("", "%v", err)
 	}
 	pauseForTest("after-write")
+	// Drop this stage's copy of the lock before reporting: once start has
+	// returned, the daemon is the lock's only holder, even while this stage
+	// is still exiting.
+	_ = pf.Close()
 	return launchResult{PID: cmd.Process.Pid}
 }
 
