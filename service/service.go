@@ -17,8 +17,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -127,17 +129,42 @@ func Load(dir string) (*Set, error) {
 	if err != nil {
 		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
 	}
-	runDir, runDirErr := DefaultRunDir()
+	var files []string
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), Ext) || strings.HasPrefix(e.Name(), ".") {
+		if strings.HasSuffix(e.Name(), Ext) && !strings.HasPrefix(e.Name(), ".") {
+			files = append(files, filepath.Join(set.Dir, e.Name()))
+		}
+	}
+	runDir, runDirErr := DefaultRunDir()
+	type loaded struct {
+		def      *Definition
+		problems []*Problem
+	}
+	results := make([]loaded, len(files))
+	// Files are read and parsed on every CPU: the status table loads them
+	// all before it can inspect anything.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i].def, results[i].problems = loadFile(files[i], runDir, runDirErr)
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, r := range results {
+		if len(r.problems) > 0 {
+			set.Problems = append(set.Problems, r.problems...)
 			continue
 		}
-		def, problems := loadFile(filepath.Join(set.Dir, e.Name()), runDir, runDirErr)
-		if len(problems) > 0 {
-			set.Problems = append(set.Problems, problems...)
-			continue
-		}
-		set.Services = append(set.Services, def)
+		set.Services = append(set.Services, r.def)
 	}
 	set.rejectSharedPIDFiles()
 	slices.SortFunc(set.Services, func(a, b *Definition) int { return strings.Compare(a.Name, b.Name) })
