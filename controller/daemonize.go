@@ -64,7 +64,10 @@ type Daemon struct {
 // session, not its leader; cwd, umask, stdio) and the daemon holds the
 // pidfile's lock, so "daemonctl status/stop/reload -p PIDFILE" manage it
 // like any other daemon. Call it first thing in main, before starting
-// goroutines or opening files: everything before it runs three times.
+// goroutines or opening files: everything before it runs three times. Do
+// install signal handlers before it (signals.StopContext, signal.Notify):
+// without Options.Notify the parent returns as soon as Daemonize returns in
+// the daemon, and a HUP or TERM sent then would otherwise kill it.
 //
 // In the original process it returns only on failure, or with ReturnInParent
 // (Daemon.Parent is true); on success the process otherwise exits with

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/signals"
 )
 
 // A Go program daemonizes itself in one call, like the classic
@@ -16,6 +17,14 @@ import (
 // written and locked, and "daemonctl status/reload/stop -p /run/app.pid"
 // manage it like any other daemon.
 func ExampleDaemonize() {
+	// Install handlers first: without Options.Notify the parent returns as
+	// soon as Daemonize returns in the daemon, and a signal arriving before
+	// signal.Notify would kill the program outright.
+	ctx, stop := signals.StopContext(context.Background()) // cancelled on SIGTERM
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+
 	d, err := controller.Daemonize(controller.Options{
 		PIDFile: "/run/app.pid",
 		Stderr:  "/var/log/app.log",
@@ -25,10 +34,6 @@ func ExampleDaemonize() {
 	}
 	defer d.Release() // removes the pidfile on a clean exit
 
-	ctx, stop := d.StopContext(context.Background()) // cancelled on SIGTERM
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	for {
 		select {
 		case <-hup:

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/signals"
 )
 
 func main() {
@@ -28,6 +29,14 @@ func main() {
 	twice := flag.Bool("daemonize-twice", false, "call Daemonize again in the daemon (a bug: must fail)")
 	returnInParent := flag.Bool("return", false, "return in the parent and print the daemon's PID")
 	flag.Parse()
+
+	// Handlers go in before Daemonize: the parent returns as soon as the
+	// daemon's Daemonize has returned (unless -notify), and a HUP or TERM
+	// arriving before signal.Notify would kill a Go program outright.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, stop := signals.StopContext(context.Background())
+	defer stop()
 
 	d, err := controller.Daemonize(controller.Options{
 		PIDFile: *pidPath,
@@ -60,10 +69,6 @@ func main() {
 		}
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	ctx, stop := d.StopContext(context.Background())
-	defer stop()
 	log.Printf("up as pid %d", d.PID)
 	if *notify {
 		if err := d.Ready(); err != nil {
