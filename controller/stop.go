@@ -81,7 +81,12 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	case pidfile.Stale:
 		removed, err := pidfile.RemoveStale(path)
 		res.StaleRemoved = removed
-		if err != nil {
+		switch {
+		case errors.Is(err, pidfile.ErrLocked):
+			// A start took the file since, or a probe holds it for a
+			// moment: either way this stop found nothing running.
+			return res, nil
+		case err != nil:
 			return res, describeFileError(path, err)
 		}
 		return res, nil

@@ -166,6 +166,36 @@ func lockHolders(t testing.TB, path string) []int {
 	return holders
 }
 
+// settledHolders lists the holders of pidfile's lock once any launcher
+// stage among them has exited: start returns on the stage's report, and
+// the stage closes its copy of the lock when it exits, right after.
+func settledHolders(t testing.TB, pidfile string) []int {
+	t.Helper()
+	holders := lockHolders(t, pidfile)
+	waited := false
+	for _, pid := range holders {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			waited = true // gone since
+			continue
+		}
+		// A zombie (exited since) has no command; it is done at once.
+		if info, err := process.Get(pid); err == nil && (len(info.Command) == 0 || info.Command[0] != h.Daemonctl) {
+			unix.Close(fd)
+			continue
+		}
+		if !h.WaitExit(fd, faultWait) {
+			t.Errorf("daemonctl process %d still holds %s", pid, pidfile)
+		}
+		unix.Close(fd)
+		waited = true
+	}
+	if waited {
+		return lockHolders(t, pidfile)
+	}
+	return holders
+}
+
 // assertConsistent checks what a fault left behind for pidfile, whose
 // daemons carry marker: a held lock is held by exactly one test daemon
 // (and nothing else), and status says running only, and exactly, when
@@ -180,7 +210,7 @@ func assertConsistent(t *testing.T, pidfile, marker string) int {
 	if len(daemons) > 1 {
 		t.Fatalf("%d test daemons run for %s: %v", len(daemons), pidfile, daemons)
 	}
-	holders := lockHolders(t, pidfile)
+	holders := settledHolders(t, pidfile)
 	locked := h.Locked(t, pidfile)
 	switch {
 	case locked && len(holders) == 0:
@@ -458,7 +488,7 @@ func TestFaultStopKilledWhileOrphansLinger(t *testing.T) {
 		t.Fatalf("killed stop: exit %d", r.Code())
 	}
 	slices.Sort(children)
-	if holders := lockHolders(t, pidfile); !slices.Equal(holders, children) {
+	if holders := settledHolders(t, pidfile); !slices.Equal(holders, children) {
 		t.Fatalf("lock holders %v, want the children %v", holders, children)
 	}
 	r := h.Run(t, "status", "-p", pidfile)

@@ -176,7 +176,7 @@ func inspectOnce(path string, last bool) (State, error, bool) {
 			}
 			state.Status = Orphaned
 			state.Holders = lockHolders(state.ID)
-			return state, nil, true
+			return state, nil, !released(path, state)
 		}
 		return state, fmt.Errorf("%s: %w", path, perr), true
 	}
@@ -186,8 +186,24 @@ func inspectOnce(path string, last bool) (State, error, bool) {
 		state.Process, _ = process.Get(pid)
 		return state, nil, true
 	}
+	if takerHolds(state.ID) {
+		// A start over a stale file that has not written its PID yet.
+		state.Status = Starting
+		return state, nil, true
+	}
 	state.Status = Orphaned
-	return state, nil, true
+	return state, nil, !released(path, state)
+}
+
+// released reports whether the lock an Orphaned state found no holders of
+// has been released (or the file replaced) since it was probed, so
+// another look will tell more.
+func released(path string, state State) bool {
+	if len(state.Holders) > 0 {
+		return false
+	}
+	locked, err := Locked(path, state.ID)
+	return err == nil && !locked
 }
 
 // holdsLock reports whether pid holds the lock on id. It reads pid's
@@ -226,6 +242,14 @@ func takerAlive(id process.FileID) bool {
 		return true
 	}
 	return slices.ContainsFunc(takers, process.Alive)
+}
+
+// takerHolds reports whether a process that took the lock on id still
+// holds it: then the lock is not a dead main process's, left to its
+// children, but that of a start in progress.
+func takerHolds(id process.FileID) bool {
+	takers, err := process.FlockTakers(id)
+	return err == nil && slices.ContainsFunc(takers, func(pid int) bool { return holdsLock(pid, id) })
 }
 
 // lockHolders lists the processes holding the lock on id, falling back to
