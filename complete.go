@@ -6,7 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// completeCommand answers the shell completion scripts (dist/completion):
+// completeCommand answers the shell completion scripts (doc/completion):
 // "daemonctl __complete services" lists the defined services' names, one
 // a line. It is hidden, and prints nothing on error: a completion must
 // never spill messages onto the operator's command line.
