@@ -563,3 +563,144 @@ func openPTY(t *testing.T) (int, string) {
 	}
 	return master, "/dev/pts/" + strconv.Itoa(n)
 }
+
+// completionScript is a generated completion script of the repository.
+func completionScript(t *testing.T, name string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "doc", "completion", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("completion script: %v", err)
+	}
+	return path
+}
+
+// completionEnv puts the daemonctl under test first on PATH, as the
+// scripts call it by name.
+func completionEnv(s *services) []string {
+	return append(os.Environ(), "PATH="+filepath.Dir(h.Daemonctl)+":"+os.Getenv("PATH"), s.env[0])
+}
+
+// TestCompletionServices: the hidden helper lists every defined service,
+// broken ones too, and says nothing when it cannot.
+func TestCompletionServices(t *testing.T) {
+	s := newServices(t)
+	s.defineDaemon(t, "web", "")
+	s.defineDaemon(t, "api", "")
+	s.define(t, "broken", "program = 1\n")
+	r := s.run(t, "__complete", "services")
+	h.Expect(t, r, 0)
+	if r.Stdout() != "api\nbroken\nweb\n" || r.Stderr() != "" {
+		t.Fatalf("__complete services printed %q, %q", r.Stdout(), r.Stderr())
+	}
+	if err := os.Chmod(s.dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r = s.run(t, "__complete", "services")
+	h.Expect(t, r, 0)
+	if r.Stdout() != "" || r.Stderr() != "" {
+		t.Fatalf("__complete services on an unsafe directory printed %q, %q", r.Stdout(), r.Stderr())
+	}
+	if h.Run(t, "--help").Stdout() == "" || strings.Contains(h.Run(t, "--help").Stdout(), "__complete") {
+		t.Fatal("__complete shows in --help")
+	}
+}
+
+// TestCompletionBash: the bash script completes commands, options, service
+// names (from --config-dir when given) and signals.
+func TestCompletionBash(t *testing.T) {
+	s := newServices(t)
+	s.defineDaemon(t, "web", "")
+	s.defineDaemon(t, "api", "")
+	other := newServices(t)
+	other.defineDaemon(t, "db", "")
+	script := completionScript(t, "daemonctl.bash")
+	cases := map[string]string{
+		"daemonctl ''":                                       "start stop status reload restart signal check init-script help",
+		"daemonctl st":                                       "start stop status",
+		"daemonctl start ''":                                 "api web",
+		"daemonctl stop -q ''":                               "api web",
+		"daemonctl signal web ''":                            "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM",
+		"daemonctl signal -p /x.pid ''":                      "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM",
+		"daemonctl start -p /x.pid ''":                       "",
+		"daemonctl start web ''":                             "",
+		"daemonctl --config-dir " + other.dir + " status ''": "db",
+		"daemonctl stop --ret":                               "--retry",
+		"daemonctl reload --signal US":                       "USR1 USR2",
+	}
+	for line, want := range cases {
+		prog := fmt.Sprintf(`source %q; COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _daemonctl; echo "${COMPREPLY[*]}"`, script, line)
+		cmd := exec.Command("bash", "--norc", "--noprofile", "-c", prog)
+		cmd.Env = completionEnv(s)
+		out, err := h.Output(cmd)
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("completing %s: got %q, want %q", line, got, want)
+		}
+	}
+}
+
+// TestCompletionZsh: the zsh function completes service names and signals
+// (its completion builtins stubbed to print what they are given).
+func TestCompletionZsh(t *testing.T) {
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("zsh is not installed")
+	}
+	s := newServices(t)
+	s.defineDaemon(t, "web", "")
+	s.defineDaemon(t, "api", "")
+	script := completionScript(t, "_daemonctl")
+	prog := fmt.Sprintf(`compadd() { [[ $1 == -- ]] && shift; print -r -- "$*"; }
+_describe() { print -r -- "${(@)${(P)4}%%%%:*}"; }
+compdef() { :; }
+source %q
+t() { words=("$@"); CURRENT=${#words}; _daemonctl; }
+t daemonctl ''
+t daemonctl start ''
+t daemonctl signal web ''
+`, script)
+	cmd := exec.Command(zsh, "-f", "-c", prog)
+	cmd.Env = completionEnv(s)
+	out, err := h.Output(cmd)
+	if err != nil {
+		t.Fatalf("zsh: %v\n%s", err, out)
+	}
+	want := "start stop status reload restart signal check init-script help\napi web\nHUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM\n"
+	if string(out) != want {
+		t.Fatalf("zsh completed %q, want %q", out, want)
+	}
+}
+
+// TestCompletionFish: the fish completions offer service names and signals.
+func TestCompletionFish(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("fish is not installed")
+	}
+	s := newServices(t)
+	s.defineDaemon(t, "web", "")
+	s.defineDaemon(t, "api", "")
+	script := completionScript(t, "daemonctl.fish")
+	for line, want := range map[string]string{
+		"daemonctl start ":      "api\nweb\n",
+		"daemonctl signal web ": "ALRM\nCONT\nHUP\nINT\nKILL\nQUIT\nSTOP\nTERM\nUSR1\nUSR2\nWINCH\n",
+		"daemonctl start web ":  "",
+	} {
+		cmd := exec.Command(fish, "--no-config", "-c", fmt.Sprintf("source %s; complete -C %s", fishQuoted(script), fishQuoted(line)))
+		cmd.Env = completionEnv(s)
+		out, err := h.Output(cmd)
+		if err != nil {
+			t.Fatalf("fish: %v\n%s", err, out)
+		}
+		if string(out) != want {
+			t.Errorf("completing %q: got %q, want %q", line, out, want)
+		}
+	}
+}
+
+func fishQuoted(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
