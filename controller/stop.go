@@ -197,6 +197,15 @@ func (s *stopper) run(sched signals.Schedule) error {
 			}
 		}
 	}
+	if len(s.live) == 0 {
+		// Nobody of the service was left to signal, yet the file stays
+		// locked: by a process that locked it on a read-only descriptor.
+		who := "another process"
+		if takers, _ := process.FlockTakers(s.state.ID); len(takers) > 0 {
+			who = pidList(takers)
+		}
+		return withKind(ErrStillRunning, "%s: %s stays locked by %s, which holds the lock on a read-only descriptor and so is not the service; nothing was signalled: find out what it is (it may be another user's)", s.name, s.path, who)
+	}
 	return withKind(ErrStillRunning, "%s: %s still running after the stop schedule %s", s.name, pidList(s.pids()), sched)
 }
 

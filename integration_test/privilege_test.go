@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	h "github.com/daemonctl/daemonctl/integration_test/harness"
 )
 
@@ -417,4 +419,78 @@ func TestPrivPidfileMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPrivForeignLockNeverSignalled(t *testing.T) {
+	// flock needs no write access: nobody can lock root's 0644 pidfile,
+	// on a read-only descriptor, while the service is down. That lock is
+	// not the service's, and stop must not signal its holders.
+	p := asUnprivileged(t)
+	flockBin, err := exec.LookPath("flock")
+	if err != nil {
+		t.Skip("needs flock(1) to hold a lock as another user")
+	}
+	pidfile := filepath.Join(p.dir, "web.pid")
+	marker := pidfile + ".ready"
+	d := h.StartDaemon(t, pidfile, nil)
+	if err := unix.PidfdSendSignal(d.PIDFD, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !h.WaitExit(d.PIDFD, 10*time.Second) {
+		t.Fatal("daemon survived SIGKILL")
+	}
+	before := snapshotFile(t, pidfile)
+
+	lockDir := filepath.Join(p.dir, "locker")
+	if err := os.Mkdir(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(lockDir, int(p.uid), int(p.gid)); err != nil {
+		t.Fatal(err)
+	}
+	locked := filepath.Join(lockDir, "locked")
+	locker := exec.Command(flockBin, "-x", "-n", pidfile, "-c", "echo $$ > '"+locked+"' && exec sleep 1000")
+	locker.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: p.uid, Gid: p.gid, Groups: []uint32{}}}
+	if err := locker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lockerFD := h.Watch(t, locker.Process.Pid)
+	if !h.WaitFileFunc(t, locked, 10*time.Second, func(b []byte) bool { return bytes.HasSuffix(b, []byte("\n")) }) {
+		t.Fatal("flock never took the lock")
+	}
+	sleeper := h.ReadPID(t, locked)
+	sleeperFD := h.Watch(t, sleeper)
+
+	if r := h.Run(t, "status", "-p", pidfile); r.Code() == 0 {
+		t.Fatalf("status says running with only a foreign lock: %s", r)
+	}
+	r := h.Run(t, "stop", "-p", pidfile, "--retry", "TERM/0.2/KILL/0.2")
+	h.Expect(t, r, 1)
+	assertOneLine(t, r, pidfile, "read-only")
+	for _, args := range [][]string{{"reload", "-p", pidfile}, {"signal", "-p", pidfile, "KILL"}} {
+		if r := h.Run(t, args...); r.Code() == 0 {
+			t.Fatalf("daemonctl %v signalled something: %s", args, r)
+		}
+	}
+	if r := h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker); r.Code() == 0 && testDaemons(t, marker) != nil {
+		t.Fatalf("start launched a daemon without the lock: %s", r)
+	}
+	if h.Exited(lockerFD) || h.Exited(sleeperFD) {
+		t.Fatal("daemonctl signalled the processes holding a foreign lock")
+	}
+	assertFileUntouched(t, pidfile, before)
+
+	// Once the foreign lock is gone, the service starts and stops.
+	if err := unix.PidfdSendSignal(sleeperFD, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.PidfdSendSignal(lockerFD, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !h.WaitExit(sleeperFD, 10*time.Second) || !h.WaitExit(lockerFD, 10*time.Second) {
+		t.Fatal("the lockers survived SIGKILL")
+	}
+	h.Expect(t, h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker), 0)
+	h.Watch(t, h.ReadPID(t, pidfile))
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
 }

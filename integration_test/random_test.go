@@ -269,20 +269,28 @@ func (w *randomWorld) record(cmd, pidfile string, r h.Result, n int) {
 
 // plant writes a canary's PID (with an mtime before the canary started,
 // as if the PID had been reused since the file was written), or garbage,
-// into pidfile, if nobody holds its lock.
+// into pidfile, if nobody holds its lock. The lock it holds meanwhile is
+// taken on a read-only descriptor, as any user who can read the file
+// could: that never makes the test process one of the service's.
 func (w *randomWorld) plant(pidfile string, c randomCanary, garbage bool) {
-	f, err := os.OpenFile(pidfile, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	f, err := os.OpenFile(pidfile, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
 		w.fail("plant %s: %v", pidfile, err)
 		return
 	}
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	lock, err := os.OpenFile(pidfile, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return // removed meanwhile
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return // a daemon holds it: planting would be no reuse but an attack by its owner
 	}
-	var held, named unix.Stat_t
-	if unix.Fstat(int(f.Fd()), &held) != nil || unix.Stat(pidfile, &named) != nil || held.Ino != named.Ino {
-		return // removed meanwhile
+	var written, held, named unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &written) != nil || unix.Fstat(int(lock.Fd()), &held) != nil || unix.Stat(pidfile, &named) != nil ||
+		written.Ino != named.Ino || held.Ino != named.Ino {
+		return // replaced meanwhile
 	}
 	content := strconv.Itoa(c.pid) + "\n"
 	if garbage {

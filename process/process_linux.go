@@ -128,10 +128,13 @@ func PIDMax() int {
 }
 
 // HoldsFlock reports whether pid has a descriptor open on the inode id whose
-// open file description holds a flock, by reading /proc/PID/fd and
-// /proc/PID/fdinfo. A permission error (another user's process, without
-// privilege) is returned as is, wrapping fs.ErrPermission; callers may then
-// fall back to FlockTakers. A gone process returns (false, ErrGone).
+// open file description holds a flock and is open for writing, by reading
+// /proc/PID/fd and /proc/PID/fdinfo. A service's lock is always taken on a
+// read-write descriptor; flock needs no write access, so a lock on a
+// read-only descriptor is a status probe's, or that of a user who can only
+// read the pidfile, never the service's. A permission error (another
+// user's process, without privilege) is returned as is, wrapping
+// fs.ErrPermission; callers may then fall back to FlockTakers. A gone process returns (false, ErrGone).
 func HoldsFlock(pid int, id FileID) (bool, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	// Fast path: daemonctl's launcher hands the daemon its lock as fd 3.
@@ -139,7 +142,7 @@ func HoldsFlock(pid int, id FileID) (bool, error) {
 	// whose open file description holds the lock, so one read answers;
 	// the full scan below costs a directory read and a stat per descriptor
 	// (status of 1,000 services spends most of its time in /proc).
-	if info, err := readProc(dir + "/fdinfo/3"); err == nil && hasFlock(info, lockID(id)) {
+	if info, err := readProc(dir + "/fdinfo/3"); err == nil && hasFlock(info, lockID(id)) && writable(info) {
 		return true, nil
 	}
 	fds, err := os.ReadDir(dir + "/fd")
@@ -159,7 +162,7 @@ func HoldsFlock(pid int, id FileID) (bool, error) {
 		if err != nil {
 			continue // closed meanwhile
 		}
-		if hasFlock(info, want) {
+		if hasFlock(info, want) && writable(info) {
 			return true, nil
 		}
 	}
@@ -182,6 +185,18 @@ func hasFlock(text []byte, want string) bool {
 			if w == "FLOCK" && i+4 < len(f) && f[i+4] == want {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// writable reports whether fdinfo's flags show a descriptor open for
+// writing.
+func writable(fdinfo []byte) bool {
+	for line := range bytes.Lines(fdinfo) {
+		if v, ok := bytes.CutPrefix(line, []byte("flags:")); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(string(v)), 8, 64)
+			return err == nil && flags&unix.O_ACCMODE != unix.O_RDONLY
 		}
 	}
 	return false
