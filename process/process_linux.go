@@ -134,7 +134,8 @@ func PIDMax() int {
 // read-only descriptor is a status probe's, or that of a user who can only
 // read the pidfile, never the service's. A permission error (another
 // user's process, without privilege) is returned as is, wrapping
-// fs.ErrPermission; callers may then fall back to FlockTakers. A gone process returns (false, ErrGone).
+// fs.ErrPermission; callers may then fall back to FlockTakers. A gone
+// process returns (false, ErrGone).
 func HoldsFlock(pid int, id FileID) (bool, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	// Fast path: daemonctl's launcher hands the daemon its lock as fd 3.
