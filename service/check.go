@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,7 @@ func (d *Definition) Check() []*Problem {
 	if st, err := os.Stat(pidDir); err != nil || !st.IsDir() {
 		problems = append(problems, d.problem("pidfile", "directory %s does not exist: create it, or choose another pidfile", pidDir))
 	}
+	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
 	return problems
 }
 
