@@ -505,9 +505,15 @@ func TestServiceLiveLine(t *testing.T) {
 		t.Fatalf("stderr is a pipe, yet got %q", r.Stderr())
 	}
 
-	// -q: nothing at all, terminal or not.
+	// A readiness wait too: --wait 1s outlasts the line's delay.
 	os.Remove(s.ready("web"))
-	_, _ = s.started(t, s.run(t, "start", "web"), "web")
+	r, tty = runOnTerminal(t, s.env, "start", "--wait", "1s", "web")
+	_, _ = s.started(t, r, "web")
+	if !strings.Contains(tty, "\r\x1b[Kstarting web: checking it stays up for 1s (") || !strings.HasSuffix(tty, "\r\x1b[K") {
+		t.Fatalf("terminal got %q", tty)
+	}
+
+	// -q: nothing at all, terminal or not.
 	r, tty = runOnTerminal(t, s.env, "stop", "-q", "web")
 	h.Expect(t, r, 0)
 	if tty != "" || r.Stdout() != "" {
