@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/service"
+)
+
+func TestWriteTable(t *testing.T) {
+	started := time.Now().Add(-200 * time.Second)
+	rows := []tableRow{
+		{Report: controller.Report{Name: "api", State: "running", PID: 4242, Started: &started, Uptime: 200, RSS: 12_900_000, Command: []string{"/usr/bin/api", "--listen", ":9000"}}},
+		{Report: controller.Report{Name: "batch-long-name", State: "stopped"}},
+		{Report: controller.Report{Name: "web", State: "dead", PID: 7}},
+	}
+	var b strings.Builder
+	writeTable(&b, rows, false, 0)
+	want := `NAME             STATE     PID  UPTIME    RSS  COMMAND
+api              running  4242  3m20s   12.3M  /usr/bin/api --listen :9000
+batch-long-name  stopped     -  -           -  -
+web              dead        7  -           -  -
+`
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+
+	b.Reset()
+	writeTable(&b, rows, true, 60)
+	lines := strings.Split(b.String(), "\n")
+	if !strings.Contains(lines[1], "\x1b[32mrunning\x1b[0m  4242") || !strings.Contains(lines[3], "\x1b[31mdead\x1b[0m   ") {
+		t.Fatalf("colours:\n%q", b.String())
+	}
+	plain := strings.NewReplacer("\x1b[32m", "", "\x1b[2m", "", "\x1b[31m", "", "\x1b[0m", "").Replace(lines[1])
+	if len([]rune(plain)) != 59 || !strings.HasSuffix(plain, "…") {
+		t.Fatalf("cut to 60 columns: %q (%d)", plain, len([]rune(plain)))
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{4096: "4K", 1000: "1K", 1 << 20: "1.0M", 12_900_000: "12.3M", 3 << 30: "3.0G"} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestWorstStatus: the table's exit code is unknown over dead over
+// stopped over running.
+func TestWorstStatus(t *testing.T) {
+	_, stopped := controller.Status("/nonexistent/dir/x.pid", "x")
+	dead := fmt.Errorf("dead: %w", controller.ErrDead)
+	unknown := &service.Problem{Msg: "bad", Kind: service.ErrNotConfigured}
+	row := func(err error) tableRow { return tableRow{err: err} }
+	for _, c := range []struct {
+		rows []tableRow
+		want int
+	}{
+		{[]tableRow{row(nil), row(nil)}, 0},
+		{[]tableRow{row(nil), row(stopped)}, 3},
+		{[]tableRow{row(stopped), row(dead), row(stopped)}, 1},
+		{[]tableRow{row(unknown), row(dead), row(stopped)}, 4},
+		{[]tableRow{row(stopped), row(dead), row(unknown)}, 4},
+	} {
+		if got := exitCode("status", worstStatus(c.rows)); got != c.want {
+			t.Errorf("rows %v: exit %d, want %d", c.rows, got, c.want)
+		}
+	}
+}
+
+// TestExitCodeServices: a service that is not configured is LSB 6 (status
+// 4); a program not installed is 5 for start, restart and check.
+func TestExitCodeServices(t *testing.T) {
+	notConfigured := &service.Problem{Msg: "x", Kind: service.ErrNotConfigured}
+	missing := &service.Problem{Msg: "x", Kind: controller.ErrProgramNotFound}
+	for _, c := range []struct {
+		command string
+		err     error
+		want    int
+	}{
+		{"start", notConfigured, 6}, {"stop", notConfigured, 6}, {"reload", notConfigured, 6},
+		{"status", notConfigured, 4}, {"check", notConfigured, 6},
+		{"start", missing, 5}, {"restart", missing, 5}, {"check", missing, 5},
+		{"start", errors.Join(missing, notConfigured), 5},
+	} {
+		if got := exitCode(c.command, c.err); got != c.want {
+			t.Errorf("exitCode(%s, %v) = %d, want %d", c.command, c.err, got, c.want)
+		}
+	}
+}
+
+func TestCommandOf(t *testing.T) {
+	for args, want := range map[string]string{
+		"daemonctl status":                        "status",
+		"daemonctl --config-dir /etc/x start web": "start",
+		"daemonctl --config-dir=/etc/x stop web":  "stop",
+		"daemonctl -config-dir /etc/x reload web": "reload",
+		"daemonctl --help":                        "",
+	} {
+		if got := commandOf(strings.Fields(args)); got != want {
+			t.Errorf("commandOf(%q) = %q, want %q", args, got, want)
+		}
+	}
+}
