@@ -15,9 +15,13 @@ import (
 )
 
 // defDir makes a private definition directory holding files (name ->
-// contents).
+// contents). Without root, a definition without a pidfile needs
+// XDG_RUNTIME_DIR: it is given one if the environment has none.
 func defDir(t *testing.T, files map[string]string) string {
 	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv("XDG_RUNTIME_DIR") == "" {
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	}
 	dir := t.TempDir()
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -140,8 +144,9 @@ func TestLoadNoRuntimeDir(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root's default pidfile directory is /run/daemonctl, whatever XDG_RUNTIME_DIR says")
 	}
+	dir := defDir(t, map[string]string{"api.toml": `program = "sleep"`})
 	t.Setenv("XDG_RUNTIME_DIR", "")
-	p := onlyProblem(t, mustLoad(t, defDir(t, map[string]string{"api.toml": `program = "sleep"`})))
+	p := onlyProblem(t, mustLoad(t, dir))
 	if p.Key != "pidfile" || !strings.Contains(p.Msg, "XDG_RUNTIME_DIR") {
 		t.Errorf("problem %q", p)
 	}
