@@ -16,6 +16,12 @@ func completeCommand() *cli.Command {
 		Hidden:    true,
 		Usage:     "list words for shell completion",
 		ArgsUsage: "services | signals",
+		Description: `Prints the defined services' names (or signal names), one a line, for the
+completion scripts; nothing when the definition directory cannot be read.
+
+EXAMPLE:
+   daemonctl __complete services
+   daemonctl --config-dir ./services __complete services`,
 		Action: func(c *cli.Context) error {
 			switch c.Args().First() {
 			case "services":
