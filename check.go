@@ -21,8 +21,9 @@ find shared pidfiles) and checks what a start would need: the file's syntax, key
 values, then that the program is installed, the user and group exist, and the
 directories exist. Each problem is one line, FILE:LINE: KEY: what to fix.
 
-Exit 0 when all is well, 5 when the only problems are programs not installed, 6
-(not configured) otherwise.
+Exit 0 when all is well, 5 when the only problems are programs not installed, 4
+when a start would need root (a user or group to switch to), 6 (not configured)
+otherwise.
 
 EXAMPLE:
    daemonctl check
@@ -82,8 +83,9 @@ func checkAction(c *cli.Context) error {
 	return nil
 }
 
-// checkError is what decides check's exit code: 5 when every problem is a
-// program not installed, 6 otherwise.
+// checkError is what decides check's exit code (see exitCode): 5 when
+// every problem is a program not installed, else that of the first other
+// problem (4 for one that needs root, 6 for the rest).
 func checkError(problems []*service.Problem) error {
 	for _, p := range problems {
 		if !errors.Is(p, controller.ErrProgramNotFound) {

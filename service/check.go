@@ -28,13 +28,21 @@ func (d *Definition) Check() []*Problem {
 		problems = append(problems, p)
 	}
 	if d.User != "" {
-		if _, err := lookupUser(d.User); err != nil {
+		u, err := lookupUser(d.User)
+		switch {
+		case err != nil:
 			problems = append(problems, d.problem("user", "no such user %q: create it, or name an existing one", d.User))
+		case os.Geteuid() != 0 && u.Uid != strconv.Itoa(os.Geteuid()):
+			problems = append(problems, d.needsRoot("user"))
 		}
 	}
 	if d.Group != "" {
-		if _, err := lookupGroup(d.Group); err != nil {
+		g, err := lookupGroup(d.Group)
+		switch {
+		case err != nil:
 			problems = append(problems, d.problem("group", "no such group %q: create it, or name an existing one", d.Group))
+		case os.Geteuid() != 0 && g.Gid != strconv.Itoa(os.Getegid()):
+			problems = append(problems, d.needsRoot("group"))
 		}
 	}
 	if d.Chdir != "" {
@@ -59,6 +67,14 @@ func (d *Definition) Check() []*Problem {
 	}
 	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
 	return problems
+}
+
+// needsRoot is the problem of a user or group only root may switch to;
+// it matches controller.ErrNoPrivilege (LSB exit 4).
+func (d *Definition) needsRoot(key string) *Problem {
+	p := d.problem(key, "switching to another %s needs root: run daemonctl as root, or remove the key to run as yourself", key)
+	p.Kind = controller.ErrNoPrivilege
+	return p
 }
 
 // programProblem says why prog cannot be run, or "" when it can.

@@ -31,8 +31,9 @@ type Problem struct {
 	// file as a whole is at fault.
 	Key string
 	Msg string
-	// Kind classifies the problem for exit codes: ErrNotConfigured, or
-	// controller.ErrProgramNotFound for a program that is not installed.
+	// Kind classifies the problem for exit codes: ErrNotConfigured,
+	// controller.ErrProgramNotFound for a program that is not installed, or
+	// controller.ErrNoPrivilege for a user only root may switch to.
 	Kind error
 }
 

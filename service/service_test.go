@@ -398,3 +398,18 @@ func TestKeysDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckNeedsRoot(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may switch to any user")
+	}
+	dir := defDir(t, map[string]string{"web.toml": "program = \"/bin/true\"\npidfile = \"" + t.TempDir() + "/web.pid\"\nuser = \"root\"\n"})
+	d, err := mustLoad(t, dir).Lookup("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs := d.Check()
+	if len(probs) != 1 || probs[0].Key != "user" || probs[0].Line != 3 || !errors.Is(probs[0], controller.ErrNoPrivilege) {
+		t.Fatalf("problems %v", probs)
+	}
+}
