@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package harness is the shared machinery of daemonctl's integration tests,
 // which drive the real daemonctl binary, built once by
 // TestMain, as an init script would: as a subprocess, against real daemons
