@@ -449,7 +449,7 @@ func TestPrivForeignLockNeverSignalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	locked := filepath.Join(lockDir, "locked")
-	locker := exec.Command(flockBin, "-x", "-n", pidfile, "-c", "echo $$ > '"+locked+"' && exec sleep 1000")
+	locker := exec.Command(flockBin, "-x", "-w", "10", pidfile, "-c", "echo $$ > '"+locked+"' && exec sleep 1000")
 	locker.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: p.uid, Gid: p.gid, Groups: []uint32{}}}
 	if err := locker.Start(); err != nil {
 		t.Fatal(err)

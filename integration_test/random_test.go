@@ -242,6 +242,11 @@ func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 		pid, _ := strconv.Atoi(m[1] + m[2])
 		w.checkNamed(pf, pid, fmt.Sprintf("op %d: daemonctl %s said %q", n, cmd, strings.TrimSpace(r.Stdout())))
 	}
+	if out := r.Stdout() + r.Stderr(); slices.ContainsFunc([]string{"hold the pidfile's lock", "holds the pidfile's lock", "is alive but does not hold the lock"}, func(s string) bool { return strings.Contains(out, s) }) {
+		// Test daemons never close their lock descriptor, and canaries
+		// are planted as reused PIDs: nothing here runs without its lock.
+		w.fail("op %d: daemonctl %s saw a daemon running without its lock:\n%s", n, cmd, r)
+	}
 	if cmd == "status" && r.Code() == 0 && !namedPID.MatchString(r.Stdout()) {
 		w.fail("op %d: status exited 0 without naming a pid: %q", n, r.Stdout())
 	}

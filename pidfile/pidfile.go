@@ -69,7 +69,12 @@ func Acquire(path string) (*File, error) {
 }
 
 // lock opens path and takes the exclusive lock, retrying when the path was
-// replaced or removed between open and flock.
+// replaced or removed between open and flock. With create (os.O_CREATE,
+// from Acquire) it locks the read-write descriptor a daemon will hold.
+// Without it (RemoveStale) it locks a read-only descriptor, after the
+// checks for writing: a lock on a read-only descriptor is never taken for
+// the service's (process.HoldsFlock), so a stop holding it for a moment
+// is never signalled by a concurrent stop.
 func lock(path string, create int) (*File, error) {
 	for attempt := 0; ; attempt++ {
 		file, err := openChecked(path, os.O_RDWR|create)
@@ -80,6 +85,22 @@ func lock(path string, create int) (*File, error) {
 		if err := unix.Fstat(int(file.Fd()), &st); err != nil {
 			file.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if create == 0 {
+			checked := file
+			file, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+			checked.Close()
+			if err != nil {
+				return nil, classifyOpen(path, err)
+			}
+			var ro unix.Stat_t
+			if err := unix.Fstat(int(file.Fd()), &ro); err != nil || ro.Dev != st.Dev || ro.Ino != st.Ino {
+				file.Close()
+				if attempt == 10 {
+					return nil, fmt.Errorf("%s: replaced repeatedly while locking", path)
+				}
+				continue // replaced between the two opens
+			}
 		}
 		if err := unix.Flock(int(file.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			pid, _ := readPID(file)

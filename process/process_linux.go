@@ -13,13 +13,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// pfExiting is the kernel's PF_EXITING task flag (include/linux/sched.h).
+const pfExiting = 0x4
+
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times; it is 100 on
 // every Linux architecture.
 const clockTicks = 100
 
 // Get returns what /proc says of pid. It returns ErrGone for a process that
-// does not exist or is a zombie (a zombie still passes kill(pid, 0) but has
-// released its locks and will never run again).
+// does not exist, is exiting or is a zombie (a zombie still passes
+// kill(pid, 0) but has released its locks and will never run again).
 func Get(pid int) (Info, error) {
 	stat, err := readProc("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -35,6 +38,12 @@ func Get(pid int) (Info, error) {
 	// fields[0] is field 3 of stat(5): the state.
 	if fields[0] == "Z" || fields[0] == "X" || fields[0] == "x" {
 		return Info{}, fmt.Errorf("pid %d is a zombie: %w", pid, ErrGone)
+	}
+	// fields[6] is field 9, the kernel's task flags. A process that has
+	// begun to exit (PF_EXITING) may have closed its descriptors, and so
+	// released its lock, before it turns zombie: it is gone just the same.
+	if flags, err := strconv.ParseUint(fields[6], 10, 64); err == nil && flags&pfExiting != 0 {
+		return Info{}, fmt.Errorf("pid %d is exiting: %w", pid, ErrGone)
 	}
 	info := Info{PID: pid}
 	info.PPID, _ = strconv.Atoi(fields[1])
