@@ -191,6 +191,11 @@ func inspectOnce(path string, last bool) (State, error, bool) {
 		state.Status = Starting
 		return state, nil, true
 	}
+	if now, err := readPID(file); err != nil || now != pid {
+		// Rewritten since it was read (a start wrote its PID and exited):
+		// look again.
+		return state, nil, false
+	}
 	state.Status = Orphaned
 	return state, nil, !released(path, state)
 }
