@@ -34,9 +34,6 @@ import (
 // a failure, never a measurement.
 const faultWait = 10 * time.Second
 
-// launcherSteps are the pause points of the launcher stage, in order.
-var launcherSteps = []string{"before-lock", "after-lock", "after-fork", "after-write"}
-
 // pausedStart is a "daemonctl start" whose launcher stage is paused.
 type pausedStart struct {
 	stage, stageFD   int // the launcher stage and its pidfd
@@ -83,7 +80,7 @@ func startPaused(t *testing.T, pidfile, step string, daemonArgs ...string) *paus
 	return p
 }
 
-// kill SIGKILLs the process behind pidfd fd and waits for it to exit.
+// killPidfd SIGKILLs the process behind pidfd fd and waits for it to exit.
 func killPidfd(t *testing.T, fd int, what string) {
 	t.Helper()
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
@@ -311,7 +308,8 @@ func staleLeftover(t *testing.T, pidfile, marker string) int {
 
 func TestFaultStartKilled(t *testing.T) {
 	faults := 0
-	for _, step := range launcherSteps {
+	// The pause points of the launcher stage, in order.
+	for _, step := range []string{"before-lock", "after-lock", "after-fork", "after-write"} {
 		for _, victim := range []string{"stage", "caller", "both"} {
 			for _, before := range []string{"fresh", "stale"} {
 				t.Run(step+"/"+victim+"/"+before, func(t *testing.T) {
@@ -373,32 +371,33 @@ func TestFaultStartKilled(t *testing.T) {
 	t.Logf("%d SIGKILLs injected into starts", faults)
 }
 
-// stopInBackground runs "daemonctl stop" with args in the background and
-// returns its PID (pinned by a pidfd) and its result channel.
-func stopInBackground(t *testing.T, args ...string) (pidfd int, done chan h.Result) {
+// stopInBackground runs "daemonctl stop" with args in the background; the
+// result arrives on done.
+func stopInBackground(t *testing.T, args ...string) (done chan h.Result) {
 	t.Helper()
 	done = make(chan h.Result, 1)
 	go func() { done <- h.Run(t, append([]string{"stop"}, args...)...) }()
-	// Find it among our children by its arguments.
-	want := append([]string{h.Daemonctl, "stop"}, args...)
-	deadline := time.Now().Add(faultWait)
-	for time.Now().Before(deadline) {
-		for _, pid := range ownChildren(t) {
-			info, err := process.Get(pid)
-			if err == nil && slices.Equal(info.Command, want) {
-				fd, err := unix.PidfdOpen(pid, 0)
-				if err != nil {
-					t.Fatalf("pidfd_open stop %d: %v", pid, err)
-				}
-				t.Cleanup(func() { unix.Close(fd) })
-				return fd, done
+	return done
+}
+
+// ownChild finds this process's child running exactly command and returns
+// a pidfd on it. Call it once the child has shown itself by an event.
+func ownChild(t *testing.T, command ...string) int {
+	t.Helper()
+	for _, pid := range ownChildren(t) {
+		info, err := process.Get(pid)
+		if err == nil && slices.Equal(info.Command, command) {
+			// Our child: its PID cannot be reused before we reap it.
+			fd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				t.Fatalf("pidfd_open %d: %v", pid, err)
 			}
+			t.Cleanup(func() { unix.Close(fd) })
+			return fd
 		}
-		// exec.Cmd gives no event between fork and exec: look again.
-		time.Sleep(time.Millisecond)
 	}
-	t.Fatal("daemonctl stop never showed up")
-	return 0, nil
+	t.Fatalf("no child runs %q", command)
+	return -1
 }
 
 // ownChildren lists this process's children.
@@ -429,11 +428,12 @@ func TestFaultStopKilledMidSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopFD, done := stopInBackground(t, "-p", pidfile, "--retry", "TERM/30/KILL/5")
+	stopArgs := []string{"-p", pidfile, "--retry", "TERM/30/KILL/5"}
+	done := stopInBackground(t, stopArgs...)
 	if !h.WaitFileFunc(t, termFile, faultWait, func(b []byte) bool { return bytes.HasPrefix(b, []byte("TERM ")) }) {
 		t.Fatal("the daemon never received TERM")
 	}
-	killPidfd(t, stopFD, "daemonctl stop")
+	killPidfd(t, ownChild(t, append([]string{h.Daemonctl, "stop"}, stopArgs...)...), "daemonctl stop")
 	if r := <-done; r.Code() != -1 {
 		t.Fatalf("killed stop: exit %d", r.Code())
 	}
@@ -479,11 +479,12 @@ func TestFaultStopKilledWhileOrphansLinger(t *testing.T) {
 		children = append(children, pid)
 		childFDs = append(childFDs, h.Watch(t, pid))
 	}
-	stopFD, done := stopInBackground(t, "-p", pidfile, "--retry", "TERM/30/KILL/5")
+	stopArgs := []string{"-p", pidfile, "--retry", "TERM/30/KILL/5"}
+	done := stopInBackground(t, stopArgs...)
 	if !h.WaitExit(d.PIDFD, faultWait) {
 		t.Fatal("the main process did not exit on TERM")
 	}
-	killPidfd(t, stopFD, "daemonctl stop")
+	killPidfd(t, ownChild(t, append([]string{h.Daemonctl, "stop"}, stopArgs...)...), "daemonctl stop")
 	if r := <-done; r.Code() != -1 {
 		t.Fatalf("killed stop: exit %d", r.Code())
 	}
