@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/pidfile"
+	"github.com/daemonctl/daemonctl/signals"
 )
 
 // How the launcher stage works: the caller re-executes its own binary with
@@ -309,7 +310,7 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 	if derr != nil || reap {
 		waitErr := cmd.Wait()
 		if derr != nil {
-			return launchResult{}, fmt.Errorf("launcher stage failed (%v) without a report", waitErr)
+			return launchResult{}, stageDied(ls.PIDFile, cmd.ProcessState, waitErr)
 		}
 	} else {
 		// The stage exits right after its report; waiting for that would
@@ -321,6 +322,14 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 		return launchResult{}, fmt.Errorf("send start spec to launcher: %w", werr)
 	}
 	return res, nil
+}
+
+// stageDied explains a launcher stage that exited without reporting.
+func stageDied(path string, ps *os.ProcessState, waitErr error) error {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ps != nil && ok && ws.Signaled() {
+		return fmt.Errorf("%s: start interrupted: the launcher stage was killed by SIG%s before it reported (a concurrent stop or kill?); run status to see what runs", path, signals.Name(ws.Signal()))
+	}
+	return fmt.Errorf("%s: start failed: the launcher stage exited (%v) without a report", path, waitErr)
 }
 
 // err turns a failed result into an error matching its kind's sentinel.
