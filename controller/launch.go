@@ -326,7 +326,10 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 
 // stageDied explains a launcher stage that exited without reporting.
 func stageDied(path string, ps *os.ProcessState, waitErr error) error {
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ps != nil && ok && ws.Signaled() {
+	if ps == nil {
+		return fmt.Errorf("%s: start failed: the launcher stage gave no report: %v", path, waitErr)
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return fmt.Errorf("%s: start interrupted: the launcher stage was killed by SIG%s before it reported (a concurrent stop or kill?); run status to see what runs", path, signals.Name(ws.Signal()))
 	}
 	return fmt.Errorf("%s: start failed: the launcher stage exited (%v) without a report", path, waitErr)
