@@ -225,7 +225,7 @@ func resolveCred(userName, groupName string) (*cred, error) {
 	}
 	c := &cred{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
 	if userName != "" {
-		u, err := lookupUser(userName)
+		u, err := LookupUser(userName)
 		if err != nil {
 			return nil, withKind(ErrUsage, "--user %s: no such user", userName)
 		}
@@ -241,11 +241,9 @@ func resolveCred(userName, groupName string) (*cred, error) {
 		}
 	}
 	if groupName != "" {
-		g, err := user.LookupGroup(groupName)
+		g, err := LookupGroup(groupName)
 		if err != nil {
-			if g, err = user.LookupGroupId(groupName); err != nil {
-				return nil, withKind(ErrUsage, "--group %s: no such group", groupName)
-			}
+			return nil, withKind(ErrUsage, "--group %s: no such group", groupName)
 		}
 		gid, _ := strconv.ParseUint(g.Gid, 10, 32)
 		c.GID = uint32(gid)
@@ -259,13 +257,26 @@ func resolveCred(userName, groupName string) (*cred, error) {
 	return c, nil
 }
 
-func lookupUser(name string) (*user.User, error) {
+// LookupUser finds a user by name, or by uid when name is a number.
+func LookupUser(name string) (*user.User, error) {
 	u, err := user.Lookup(name)
 	if err == nil {
 		return u, nil
 	}
 	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
 		return user.LookupId(name)
+	}
+	return nil, err
+}
+
+// LookupGroup finds a group by name, or by gid when name is a number.
+func LookupGroup(name string) (*user.Group, error) {
+	g, err := user.LookupGroup(name)
+	if err == nil {
+		return g, nil
+	}
+	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
+		return user.LookupGroupId(name)
 	}
 	return nil, err
 }

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,7 +27,7 @@ func (d *Definition) Check() []*Problem {
 		problems = append(problems, p)
 	}
 	if d.User != "" {
-		u, err := lookupUser(d.User)
+		u, err := controller.LookupUser(d.User)
 		switch {
 		case err != nil:
 			problems = append(problems, d.problem("user", "no such user %q: create it, or name an existing one", d.User))
@@ -37,7 +36,7 @@ func (d *Definition) Check() []*Problem {
 		}
 	}
 	if d.Group != "" {
-		g, err := lookupGroup(d.Group)
+		g, err := controller.LookupGroup(d.Group)
 		switch {
 		case err != nil:
 			problems = append(problems, d.problem("group", "no such group %q: create it, or name an existing one", d.Group))
@@ -96,30 +95,6 @@ func programProblem(prog string) string {
 		return fmt.Sprintf("%s does not exist: install it, or fix the path", prog)
 	}
 	return fmt.Sprintf("%s was not found on PATH: give its absolute path", prog)
-}
-
-// lookupUser finds a user by name, or by uid when name is a number.
-func lookupUser(name string) (*user.User, error) {
-	u, err := user.Lookup(name)
-	if err == nil {
-		return u, nil
-	}
-	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
-		return user.LookupId(name)
-	}
-	return nil, err
-}
-
-// lookupGroup finds a group by name, or by gid when name is a number.
-func lookupGroup(name string) (*user.Group, error) {
-	g, err := user.LookupGroup(name)
-	if err == nil {
-		return g, nil
-	}
-	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
-		return user.LookupGroupId(name)
-	}
-	return nil, err
 }
 
 // PreparePIDDir creates the default pidfile directory (mode 0755) when d
