@@ -304,14 +304,18 @@ func (w *randomWorld) plant(pidfile string, c randomCanary, garbage bool) {
 	if garbage {
 		content = "garbage\n"
 	}
-	if err := f.Truncate(0); err != nil {
-		w.fail("plant: %v", err)
-	}
-	if _, err := f.WriteAt([]byte(content), 0); err != nil {
-		w.fail("plant: %v", err)
-	}
+	// Contents and the old mtime arrive together, by rename: written in
+	// place, a reader could see the canary's PID with a fresh mtime, which
+	// truly reads as a daemon that closed its lock, not as a reused PID.
+	tmp := pidfile + ".plant"
 	old := c.started.Add(-time.Hour)
-	if err := os.Chtimes(pidfile, old, old); err != nil {
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		w.fail("plant: %v", err)
+	}
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		w.fail("plant: %v", err)
+	}
+	if err := os.Rename(tmp, pidfile); err != nil {
 		w.fail("plant: %v", err)
 	}
 	w.mu.Lock()
