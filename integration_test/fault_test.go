@@ -163,9 +163,9 @@ func lockHolders(t testing.TB, path string) []int {
 	return holders
 }
 
-// settledHolders lists the holders of pidfile's lock once any launcher
-// stage among them has exited: start returns on the stage's report, and
-// the stage closes its copy of the lock when it exits, right after.
+// settledHolders lists the holders of pidfile's lock once every holder
+// that is not a test daemon has exited: start returns on the stage's
+// report, and the stage is still exiting then.
 func settledHolders(t testing.TB, pidfile string) []int {
 	t.Helper()
 	holders := lockHolders(t, pidfile)
@@ -176,13 +176,18 @@ func settledHolders(t testing.TB, pidfile string) []int {
 			waited = true // gone since
 			continue
 		}
-		// A zombie (exited since) has no command; it is done at once.
-		if info, err := process.Get(pid); err == nil && (len(info.Command) == 0 || info.Command[0] != h.Daemonctl) {
+		// Only a test daemon may keep the lock. Anything else holding it
+		// must be on its way out (a launcher stage, or a process caught
+		// between releasing its memory and closing its files, whose
+		// command line reads empty): wait for its pidfd. A zombie is done
+		// at once.
+		if info, err := process.Get(pid); err == nil && len(info.Command) > 0 && info.Command[0] == h.TestDaemon {
 			unix.Close(fd)
 			continue
 		}
 		if !h.WaitExit(fd, faultWait) {
-			t.Errorf("daemonctl process %d still holds %s", pid, pidfile)
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			t.Errorf("process %d (%q), not a test daemon, still holds %s", pid, cmdline, pidfile)
 		}
 		unix.Close(fd)
 		waited = true
