@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -202,28 +203,9 @@ func holdsFlock(t *testing.T, pid int, path string) bool {
 // daemon was started at all.
 func processesWithArg(t *testing.T, marker string) []int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(cmdline, []byte(marker)) {
-			continue
-		}
-		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				continue // a zombie holds nothing and runs nothing
-			}
-		}
-		pids = append(pids, pid)
-	}
-	return pids
+	return h.Processes(t, func(args []string) bool {
+		return slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, marker) })
+	})
 }
 
 // procStat returns a process's parent and session from /proc/PID/stat.

@@ -122,28 +122,9 @@ func (p *pausedStart) result(t *testing.T) h.Result {
 // contain marker (daemons are given a path in their test's directory).
 func testDaemons(t testing.TB, marker string) []int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		// A zombie or an exiting process has an empty cmdline: its
-		// descriptors, and its lock, are already gone.
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if args[0] == h.TestDaemon && slices.ContainsFunc(args[1:], func(a string) bool { return strings.Contains(a, marker) }) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return h.Processes(t, func(args []string) bool {
+		return args[0] == h.TestDaemon && slices.ContainsFunc(args[1:], func(a string) bool { return strings.Contains(a, marker) })
+	})
 }
 
 // lockHolders lists the processes holding the flock on path's inode.

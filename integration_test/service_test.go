@@ -488,7 +488,7 @@ func TestServiceLiveLine(t *testing.T) {
 	// 0.25 s delay, so the line must appear.
 	s.defineDaemon(t, "web", "", "-term-delay", "1.5s")
 	pid, _ := s.started(t, s.run(t, "start", "web"), "web")
-	r, tty := runOnTerminal(t, s.env, "stop", "web")
+	r, tty := runOnTerminal(t, "2", s.env, "stop", "web")
 	h.Expect(t, r, 0)
 	if !strings.Contains(tty, fmt.Sprintf("\r\x1b[Kstopping web (pid %d): SIGTERM ", pid)) || !strings.HasSuffix(tty, "\r\x1b[K") {
 		t.Fatalf("terminal got %q", tty)
@@ -507,23 +507,24 @@ func TestServiceLiveLine(t *testing.T) {
 
 	// A readiness wait too: --wait 1s outlasts the line's delay.
 	os.Remove(s.ready("web"))
-	r, tty = runOnTerminal(t, s.env, "start", "--wait", "1s", "web")
+	r, tty = runOnTerminal(t, "2", s.env, "start", "--wait", "1s", "web")
 	_, _ = s.started(t, r, "web")
 	if !strings.Contains(tty, "\r\x1b[Kstarting web: checking it stays up for 1s (") || !strings.HasSuffix(tty, "\r\x1b[K") {
 		t.Fatalf("terminal got %q", tty)
 	}
 
 	// -q: nothing at all, terminal or not.
-	r, tty = runOnTerminal(t, s.env, "stop", "-q", "web")
+	r, tty = runOnTerminal(t, "2", s.env, "stop", "-q", "web")
 	h.Expect(t, r, 0)
 	if tty != "" || r.Stdout() != "" {
 		t.Fatalf("stop -q printed %q on the terminal, %q on stdout", tty, r.Stdout())
 	}
 }
 
-// runOnTerminal runs daemonctl with its stderr on a new pseudo-terminal
-// (80 columns) and returns what reached the terminal. stdout stays a pipe.
-func runOnTerminal(t *testing.T, env []string, args ...string) (h.Result, string) {
+// runOnTerminal runs daemonctl with its stderr (stream "2") or stdout
+// ("1") on a new 80-column pseudo-terminal and returns what reached the
+// terminal; the other stream stays a pipe.
+func runOnTerminal(t *testing.T, stream string, env []string, args ...string) (h.Result, string) {
 	t.Helper()
 	master, slave := openPTY(t)
 	got := make(chan string, 1)
@@ -541,8 +542,8 @@ func runOnTerminal(t *testing.T, env []string, args ...string) (h.Result, string
 			}
 		}
 	}()
-	// The shell opens the terminal as stderr, then becomes daemonctl.
-	cmd := exec.Command("/bin/sh", append([]string{"-c", `exec "$0" "$@" 2>"$DCTL_TTY"`, h.Daemonctl}, args...)...)
+	// The shell opens the terminal on the stream, then becomes daemonctl.
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `exec "$0" "$@" ` + stream + `>"$DCTL_TTY"`, h.Daemonctl}, args...)...)
 	r := h.RunCmd(t, cmd, append(env, "DCTL_TTY="+slave), args)
 	// The master reads EIO once the last descriptor on the terminal closes.
 	return r, <-got

@@ -4,14 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 
 	h "github.com/daemonctl/daemonctl/integration_test/harness"
 )
@@ -168,7 +165,7 @@ func TestTableColour(t *testing.T) {
 	s.defineDaemon(t, "idle", "")
 	_, _ = s.started(t, s.run(t, "start", "web"), "web")
 
-	r, tty := runStdoutOnTerminal(t, s.env, "status")
+	r, tty := runOnTerminal(t, "1", s.env, "status")
 	h.Expect(t, r, 3)
 	if !strings.Contains(tty, "\x1b[32mrunning\x1b[0m") || !strings.Contains(tty, "\x1b[2mstopped\x1b[0m") {
 		t.Fatalf("no colours on a terminal: %q", tty)
@@ -183,37 +180,12 @@ func TestTableColour(t *testing.T) {
 		t.Fatalf("the long COMMAND was not cut: %q", tty)
 	}
 
-	r, tty = runStdoutOnTerminal(t, append(s.env, "NO_COLOR=1"), "status")
+	r, tty = runOnTerminal(t, "1", append(s.env, "NO_COLOR=1"), "status")
 	h.Expect(t, r, 3)
 	if strings.Contains(tty, "\x1b[") || !strings.Contains(tty, "running") {
 		t.Fatalf("NO_COLOR, yet %q", tty)
 	}
 	h.Expect(t, s.run(t, "stop", "web"), 0)
-}
-
-// runStdoutOnTerminal runs daemonctl with its stdout on a new 80-column
-// pseudo-terminal and returns what reached it.
-func runStdoutOnTerminal(t *testing.T, env []string, args ...string) (h.Result, string) {
-	t.Helper()
-	master, slave := openPTY(t)
-	got := make(chan string, 1)
-	go func() {
-		var out []byte
-		buf := make([]byte, 4096)
-		for {
-			n, err := unix.Read(master, buf)
-			if n > 0 {
-				out = append(out, buf[:n]...)
-			}
-			if err != nil && err != unix.EINTR || n == 0 && err == nil {
-				got <- string(out)
-				return
-			}
-		}
-	}()
-	cmd := exec.Command("/bin/sh", append([]string{"-c", `exec "$0" "$@" >"$DCTL_TTY"`, h.Daemonctl}, args...)...)
-	r := h.RunCmd(t, cmd, append(env, "DCTL_TTY="+slave), args)
-	return r, <-got
 }
 
 // TestCheckDefinitions: check validates without starting anything, one

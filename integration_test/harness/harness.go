@@ -406,3 +406,29 @@ func runManaged(cmd *exec.Cmd) error {
 	children.Unlock()
 	return err
 }
+
+// Processes lists the live processes whose argument vector match accepts.
+// Zombies and exiting processes are left out: their command line reads
+// empty, and they hold no descriptors (and no lock) any more.
+func Processes(t testing.TB, match func(args []string) bool) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if match(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
