@@ -59,11 +59,6 @@ func configDirFlag() cli.Flag {
 	}
 }
 
-// schedule reads --signal and --retry.
-func schedule(c *cli.Context) (signals.Schedule, error) {
-	return scheduleOver(c, signals.DefaultSchedule())
-}
-
 // scheduleOver reads --signal and --retry as overrides of base (a
 // service's own schedule): --retry replaces it, --signal alone replaces its
 // first signal.

@@ -37,10 +37,9 @@ func statusTable(c *cli.Context) error {
 	}
 	rows := tableRows(set)
 	if c.Bool("json") {
-		reports := make([]tableRow, len(rows))
-		copy(reports, rows)
+		reports := rows
 		if reports == nil {
-			reports = []tableRow{}
+			reports = []tableRow{} // an empty array, not null
 		}
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
