@@ -124,6 +124,14 @@ func exitCode(command string, err error) int {
 		return 2
 	case command == "status":
 		return controller.ExitCode(err)
+	case errors.Is(err, controller.ErrUnverified):
+		// Nothing was done because nobody can vouch for the process in the
+		// pidfile: status's "unknown" for stop, reload and signal; a
+		// failed start for start.
+		if command == "start" || command == "restart" {
+			return 1
+		}
+		return 4
 	case errors.Is(err, controller.ErrNoPrivilege), errors.Is(err, fs.ErrPermission):
 		return 4
 	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart" || command == "check"):

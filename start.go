@@ -168,7 +168,11 @@ func reportStarted(c *cli.Context, out io.Writer, started controller.Started) {
 		return
 	}
 	if started.AlreadyRunning {
-		fmt.Fprintf(out, "%s: already running (pid %d)\n", started.Name, started.PID)
+		note := ""
+		if started.Note != "" {
+			note = "; " + started.Note
+		}
+		fmt.Fprintf(out, "%s: already running (pid %d%s)\n", started.Name, started.PID, note)
 		return
 	}
 	fmt.Fprintf(out, "%s: started (pid %d)\n", started.Name, started.PID)

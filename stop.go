@@ -86,6 +86,9 @@ func stopWith(c *cli.Context, spec controller.StopSpec, out io.Writer, live bool
 }
 
 func reportStopped(c *cli.Context, out io.Writer, stopped controller.Stopped) {
+	if stopped.Warning != "" {
+		fmt.Fprintln(c.App.ErrWriter, stopped.Warning)
+	}
 	if c.Bool("quiet") {
 		return
 	}

@@ -100,13 +100,14 @@ func Daemonize(opts Options) (*Daemon, error) {
 	return detach(path, opts)
 }
 
-// holdsOwnLock reports whether this process holds the lock on path.
+// holdsOwnLock reports whether this process holds a lock on path.
 func holdsOwnLock(path string) (bool, error) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
 		return false, err
 	}
-	return process.HoldsFlock(os.Getpid(), process.FileID{Dev: uint64(st.Dev), Ino: st.Ino})
+	taker, err := process.LockTaker(os.Getpid(), process.FileID{Dev: uint64(st.Dev), Ino: st.Ino})
+	return taker != 0, err
 }
 
 // detach runs in the original process: it starts the program again as a
@@ -180,12 +181,8 @@ func adopt(marker, path string, opts Options) (*Daemon, error) {
 		notifyFailure(err)
 		return nil, fmt.Errorf("daemonize: %w", err)
 	}
-	// The launcher writes our PID right after the fork; writing it here too
-	// means it is in place before Daemonize returns.
-	if err := f.WritePID(os.Getpid()); err != nil {
-		notifyFailure(err)
-		return nil, fmt.Errorf("daemonize: %w", err)
-	}
+	// The launcher writes our PID and its record right after the fork,
+	// before the parent hears READY=1: this descriptor is read-only.
 	d := &Daemon{PID: os.Getpid(), file: f}
 	if !userNotifies {
 		if err := d.Ready(); err != nil {

@@ -20,13 +20,14 @@ var (
 	ErrNotRunning = errors.New("not running")
 	// ErrStillRunning means the daemon outlived the whole stop schedule.
 	ErrStillRunning = errors.New("still running after the stop schedule")
-	// ErrRunningUnlocked means the daemon is alive but closed its lock
-	// descriptor, so nothing can vouch for it: start refuses to launch a
-	// second instance.
-	ErrRunningUnlocked = errors.New("running without its lock")
 	// ErrOrphaned means the main process is gone but processes that
 	// inherited its lock still hold it.
 	ErrOrphaned = errors.New("main process gone, lock still held")
+	// ErrUnverified means the pidfile names a live process that does not
+	// hold the service's lock and that nothing proves to be the daemon
+	// (see pidfile.Unverified): it is neither signalled nor started twice.
+	// LSB exit 4 for status, stop, reload and signal; 1 for start.
+	ErrUnverified = errors.New("cannot vouch for the process in the pidfile")
 	// ErrFailedStart means the daemon died, or did not become ready, during
 	// a readiness wait (--wait, --notify).
 	ErrFailedStart = errors.New("failed to start")

@@ -1,18 +1,17 @@
 package controller
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,20 +38,38 @@ const (
 // lockFD is where the daemon finds its locked pidfile descriptor.
 const lockFD = 3
 
-// launchResult is the stage's report, one JSON object on the status pipe.
+// launchResult is the stage's report on the status pipe (see wire.go).
 type launchResult struct {
-	PID     int    `json:"pid,omitempty"`     // the daemon's PID
-	Running int    `json:"running,omitempty"` // already running with this PID
-	Error   string `json:"error,omitempty"`
-	Kind    string `json:"kind,omitempty"` // see resultKinds
+	PID     int // the daemon's PID
+	Running int // already running with this PID
+	Error   string
+	Kind    launchKind
 }
 
-// resultKinds maps a launch failure's kind to its sentinel.
-var resultKinds = map[string]error{
-	"notfound":  ErrProgramNotFound,
-	"privilege": ErrNoPrivilege,
-	"unlocked":  ErrRunningUnlocked,
-	"orphaned":  ErrOrphaned,
+// launchKind classifies a launch failure for its exit code.
+type launchKind int8
+
+const (
+	kindNone       launchKind = iota
+	kindNotFound              // the program cannot be executed
+	kindPrivilege             // a privilege drop or nice value was refused
+	kindOrphaned              // processes of an earlier start hold the lock
+	kindUnverified            // a live process in the pidfile cannot be vouched for
+)
+
+// sentinel is the error a launch failure of kind k matches.
+func (k launchKind) sentinel() error {
+	switch k {
+	case kindNotFound:
+		return ErrProgramNotFound
+	case kindPrivilege:
+		return ErrNoPrivilege
+	case kindOrphaned:
+		return ErrOrphaned
+	case kindUnverified:
+		return ErrUnverified
+	}
+	return nil
 }
 
 // IsLauncher reports whether this process is a launcher stage, started by
@@ -71,14 +88,18 @@ func RunLauncher() int {
 	if spec == nil || status == nil {
 		return 2
 	}
-	var ls launchSpec
 	var res launchResult
-	if err := json.NewDecoder(spec).Decode(&ls); err != nil {
-		res = launchResult{Error: "launcher: reading start spec: " + err.Error()}
-	} else {
-		res = runStage(&ls)
+	msg, err := io.ReadAll(io.LimitReader(spec, maxWire))
+	if err == nil {
+		var ls *launchSpec
+		if ls, err = decodeLaunchSpec(msg); err == nil {
+			res = runStage(ls)
+		}
 	}
-	if err := json.NewEncoder(status).Encode(res); err != nil {
+	if err != nil {
+		res = launchResult{Error: "launcher: reading start spec: " + err.Error()}
+	}
+	if _, err := status.Write(res.encode()); err != nil {
 		return 1
 	}
 	return 0
@@ -96,13 +117,13 @@ func runStage(ls *launchSpec) launchResult {
 	}
 	pauseForTest("after-lock")
 	syscall.Umask(int(ls.Umask))
-	fail := func(kind string, format string, args ...any) launchResult {
+	fail := func(kind launchKind, format string, args ...any) launchResult {
 		_ = pf.Release()
 		return launchResult{Kind: kind, Error: fmt.Sprintf(format, args...)}
 	}
 	stdio, err := openStdio(ls)
 	if err != nil {
-		return fail("", "%v", err)
+		return fail(kindNone, "%v", err)
 	}
 	// Never nil: exec.Cmd would pass on this stage's own environment
 	// (DAEMONCTL_LAUNCHER included) to a daemon started with --clear-env.
@@ -118,7 +139,7 @@ func runStage(ls *launchSpec) launchResult {
 		Stdin:      stdio[0],
 		Stdout:     stdio[1],
 		Stderr:     stdio[2],
-		ExtraFiles: []*os.File{pf.OSFile()}, // becomes lockFD
+		ExtraFiles: []*os.File{pf.LockFile()}, // becomes lockFD, read-only
 	}
 	if ls.Cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
@@ -130,27 +151,27 @@ func runStage(ls *launchSpec) launchResult {
 		// forking thread's: pin this goroutine to its thread and set it there.
 		runtime.LockOSThread()
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, *ls.Nice); err != nil {
-			kind := ""
+			kind := kindNone
 			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-				kind = "privilege"
+				kind = kindPrivilege
 			}
 			return fail(kind, "--nice %d: %v (a negative nice value needs root)", *ls.Nice, err)
 		}
 	}
 	if err := cmd.Start(); err != nil {
-		kind := ""
+		kind := kindNone
 		switch {
 		case errors.Is(err, unix.EPERM):
-			kind = "privilege"
+			kind = kindPrivilege
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.ENOTDIR):
-			kind = "notfound"
+			kind = kindNotFound
 		}
 		return fail(kind, "cannot run %s: %v", ls.Path, unwrapPathError(err))
 	}
 	pauseForTest("after-fork")
-	if err := pf.WritePID(cmd.Process.Pid); err != nil {
+	if err := pf.Commit(cmd.Process.Pid); err != nil {
 		_ = cmd.Process.Kill()
-		return fail("", "%v", err)
+		return fail(kindNone, "%v", err)
 	}
 	pauseForTest("after-write")
 	// Drop this stage's copy of the lock before reporting: once start has
@@ -197,42 +218,35 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// acquire takes the pidfile lock. Losing the lock to another start, or to
-// a status probe holding a shared lock for a moment, is retried for a
-// short while: "already running" is reported only when the PID in the file
-// verifiably holds the lock.
+// acquire takes the pidfile for this start (see pidfile.Acquire). A
+// service already running is a result, not an error: "already running",
+// reported only when the PID in the file verifiably is the service's.
 func acquire(path string) (*pidfile.File, launchResult) {
-	deadline := time.Now().Add(2 * time.Second)
-	pause := 200 * time.Microsecond
-	for {
-		pf, err := pidfile.Acquire(path)
-		if err == nil {
-			return pf, launchResult{}
-		}
-		var pe *pidfile.PIDError
-		switch {
-		case errors.Is(err, pidfile.ErrRunningUnlocked) && errors.As(err, &pe):
-			return nil, launchResult{Kind: "unlocked", Running: pe.PID, Error: err.Error()}
-		case !errors.Is(err, pidfile.ErrLocked):
-			kind := ""
-			if errors.Is(err, fs.ErrPermission) {
-				kind = "privilege"
-			}
-			return nil, launchResult{Kind: kind, Error: describeFileError(path, err).Error()}
-		}
-		st, ierr := pidfile.Inspect(path)
-		if ierr == nil && st.Status == pidfile.Running {
-			return nil, launchResult{Running: st.PID}
-		}
-		if time.Now().After(deadline) {
-			if ierr == nil && st.Status == pidfile.Orphaned {
-				return nil, launchResult{Kind: "orphaned", Error: fmt.Sprintf("%s: pid %d is gone but processes %v still hold the lock", path, st.PID, st.Holders)}
-			}
-			return nil, launchResult{Error: fmt.Sprintf("%s: locked, but not by the pid in the file", path)}
-		}
-		time.Sleep(pause)
-		pause = min(2*pause, 20*time.Millisecond)
+	pf, err := pidfile.Acquire(path)
+	if err == nil {
+		return pf, launchResult{}
 	}
+	var busy *pidfile.BusyError
+	if !errors.As(err, &busy) {
+		kind := kindNone
+		if errors.Is(err, fs.ErrPermission) {
+			kind = kindPrivilege
+		}
+		return nil, launchResult{Kind: kind, Error: describeFileError(path, err).Error()}
+	}
+	st := busy.State
+	switch st.Status {
+	case pidfile.Running:
+		return nil, launchResult{Running: st.PID}
+	case pidfile.Orphaned:
+		if st.PID == 0 {
+			return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: %s", path, unrecorded(st))}
+		}
+		return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: main process %d is gone but %s still hold the lock", path, st.PID, pidList(st.Holders))}
+	case pidfile.Unverified:
+		return nil, launchResult{Kind: kindUnverified, Error: unverifiedText(NameFor(path), path, st)}
+	}
+	return nil, launchResult{Error: fmt.Sprintf("%s: another start holds the lock and has not written its pid yet; try again", path)}
 }
 
 // openStdio opens the daemon's stdin (/dev/null), stdout and stderr
@@ -245,18 +259,10 @@ func openStdio(ls *launchSpec) ([3]*os.File, error) {
 		return files, err
 	}
 	open := func(name string) (*os.File, error) {
-		if name == "" {
+		if name == "" || name == os.DevNull {
 			return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		}
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o640)
-		if err != nil {
-			return nil, fmt.Errorf("log file %s: %w", name, unwrapPathError(err))
-		}
-		if ls.Cred != nil {
-			// The daemon must be able to reopen its own log (on HUP, say).
-			_ = f.Chown(int(ls.Cred.UID), int(ls.Cred.GID))
-		}
-		return f, nil
+		return openLog(name, ls.Cred)
 	}
 	if files[1], err = open(ls.Stdout); err != nil {
 		return files, err
@@ -269,12 +275,74 @@ func openStdio(ls *launchSpec) ([3]*os.File, error) {
 	return files, err
 }
 
+// openLog opens a log file for appending, creating it 0640. It refuses
+// what it must not write to or hand over: a symbolic link, a FIFO (never
+// opened blocking, which would hang the start holding the lock), a
+// device, a directory, a file with other names (a hard link to, say,
+// /etc/shadow). A file it creates goes to the daemon's user (c), so the
+// daemon can reopen it; an existing one changes owner only if it is root's
+// in a directory only root may write.
+func openLog(name string, c *cred) (*os.File, error) {
+	created := true
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o640)
+	if errors.Is(err, fs.ErrExist) {
+		created = false
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	}
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("log file %s is a symbolic link, which daemonctl never follows: give the real path", name)
+		}
+		if errors.Is(err, unix.ENXIO) {
+			return nil, fmt.Errorf("log file %s is a FIFO or socket: give a regular file", name)
+		}
+		return nil, fmt.Errorf("log file %s: %w", name, unwrapPathError(err))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("log file %s: %w", name, err)
+	}
+	if why := logProblem(&st); why != "" {
+		f.Close()
+		return nil, fmt.Errorf("log file %s %s: give a regular file with one name", name, why)
+	}
+	_ = unix.SetNonblock(int(f.Fd()), false)
+	if c != nil && (created || st.Uid == 0 && rootOnlyDir(name)) {
+		// The daemon must be able to reopen its own log (on HUP, say).
+		_ = f.Chown(int(c.UID), int(c.GID))
+	}
+	return f, nil
+}
+
+// logProblem says why the file st is no log file ("" when it is one).
+func logProblem(st *unix.Stat_t) string {
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFIFO:
+		return "is a FIFO"
+	case st.Mode&unix.S_IFMT == unix.S_IFCHR, st.Mode&unix.S_IFMT == unix.S_IFBLK:
+		return "is a device"
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return "is not a regular file"
+	case st.Nlink != 1:
+		return fmt.Sprintf("has %d hard links", st.Nlink)
+	}
+	return ""
+}
+
+// rootOnlyDir reports whether the directory of path belongs to root and
+// nobody else may write it.
+func rootOnlyDir(path string) bool {
+	var d unix.Stat_t
+	return unix.Stat(filepath.Dir(path), &d) == nil && d.Uid == 0 && d.Mode&0o022 == 0
+}
+
 // launch runs the launcher stage for ls and returns its report. Errors here
 // are the caller's own (the stage could not be started or died silently).
 // With reap it also waits for the stage to exit, after which the daemon is
 // reparented to the nearest subreaper (the caller, for a readiness wait).
 func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResult, error) {
-	self, err := os.Executable()
+	self, err := selfExecutable()
 	if err != nil {
 		return launchResult{}, fmt.Errorf("cannot find own executable to launch the daemon: %w", err)
 	}
@@ -302,11 +370,18 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 	}
 	specR.Close()
 	statusW.Close()
-	// The spec is far smaller than a pipe buffer: this write never blocks.
-	werr := json.NewEncoder(specW).Encode(ls)
+	// Written whole, then closed: the stage reads to the end.
+	_, werr := specW.Write(ls.encode())
 	specW.Close()
+	msg, derr := io.ReadAll(statusR)
 	var res launchResult
-	derr := json.NewDecoder(statusR).Decode(&res)
+	if derr == nil {
+		if len(msg) == 0 {
+			derr = io.ErrUnexpectedEOF
+		} else {
+			res, derr = decodeLaunchResult(msg)
+		}
+	}
 	if derr != nil || reap {
 		waitErr := cmd.Wait()
 		if derr != nil {
@@ -340,7 +415,7 @@ func (r launchResult) err() error {
 	if r.Error == "" {
 		return nil
 	}
-	if kind, ok := resultKinds[r.Kind]; ok {
+	if kind := r.Kind.sentinel(); kind != nil {
 		return withKind(kind, "%s", r.Error)
 	}
 	return errors.New(r.Error)

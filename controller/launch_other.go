@@ -2,7 +2,11 @@
 
 package controller
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // markCloseOnExec marks every descriptor above stderr close-on-exec.
 func markCloseOnExec() {
@@ -14,3 +18,6 @@ func markCloseOnExec() {
 // becomeSubreaper is Linux-only; elsewhere the readiness wait observes the
 // daemon through its lock and cannot learn its exit status.
 func becomeSubreaper() error { return ErrUnsupported }
+
+// selfExecutable is the binary to re-execute as the launcher stage.
+func selfExecutable() (string, error) { return os.Executable() }

@@ -53,13 +53,41 @@ func listenNotify(path string, c *cred) (*notifySocket, error) {
 	}
 	if s.path != "" && c != nil {
 		// The daemon runs as another user and must be able to send.
-		_ = os.Chown(s.path, int(c.UID), int(c.GID))
+		if err := chownSocket(s.path, c); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("notify socket: SO_PASSCRED: %w", err)
 	}
 	return s, nil
+}
+
+// chownSocket gives the socket just bound at path to the daemon's user,
+// without following a symbolic link: whoever can write the socket's
+// directory (often that user) could swap one in between bind and chown and
+// have any root file given away. It opens the path itself with O_PATH and
+// O_NOFOLLOW, checks that it is a socket with one name, and changes the
+// owner of exactly that inode.
+func chownSocket(path string, c *cred) error {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("notify socket %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("notify socket %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Nlink != 1 {
+		return fmt.Errorf("notify socket %s was replaced after it was bound (now mode %o, %d links): someone is tampering with its directory", path, st.Mode, st.Nlink)
+	}
+	if err := unix.Fchownat(fd, "", int(c.UID), int(c.GID), unix.AT_EMPTY_PATH); err != nil {
+		return fmt.Errorf("notify socket %s: chown: %w", path, err)
+	}
+	return nil
 }
 
 // Close closes the socket and removes its file.
@@ -152,6 +180,5 @@ func inService(sender, pid int, pidPath string) bool {
 	if err != nil || st.ID == (process.FileID{}) {
 		return false
 	}
-	held, _ := process.HoldsFlock(sender, st.ID)
-	return held
+	return st.Owns(sender, -1)
 }

@@ -103,9 +103,32 @@ func AbsPIDFile(path string) (string, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("pidfile %s: %w", path, err)
+		return "", fmt.Errorf("pidfile %s: %w", shortPath(path), err)
+	}
+	if len(abs) > maxPath {
+		return "", withKind(ErrUsage, "pidfile %s: the path is %d bytes long, more than the %d the system allows: choose a shorter one", shortPath(abs), len(abs), maxPath)
+	}
+	for _, part := range strings.Split(abs, "/") {
+		if len(part) > maxName {
+			return "", withKind(ErrUsage, "pidfile %s: a name in the path is %d bytes long, more than the %d the system allows: choose a shorter one", shortPath(abs), len(part), maxName)
+		}
 	}
 	return abs, nil
+}
+
+// maxPath and maxName are Linux's PATH_MAX less the terminating NUL, and
+// NAME_MAX.
+const (
+	maxPath = 4095
+	maxName = 255
+)
+
+// shortPath keeps a path in a message to one readable line.
+func shortPath(path string) string {
+	if len(path) <= 80 {
+		return path
+	}
+	return path[:60] + "..." + path[len(path)-17:]
 }
 
 // resolve validates spec and turns it into what the launcher runs. It

@@ -24,6 +24,8 @@ type Started struct {
 	// Warning, when set, is something the operator should know although
 	// the start succeeded (the daemon closed its lock descriptor).
 	Warning string
+	// Note, for AlreadyRunning, adds to "already running (pid N)".
+	Note string
 }
 
 // defaultNotifyTimeout is how long --notify waits for READY=1.
@@ -37,8 +39,9 @@ const defaultNotifyTimeout = 30 * time.Second
 // It returns a nil error when the daemon was started, and also when it was
 // already running (Started.AlreadyRunning). Errors match ErrUsage for a bad
 // spec, ErrProgramNotFound when the program cannot be executed, ErrNoPrivilege
-// for a privilege drop or nice value that is refused, ErrRunningUnlocked and
-// ErrOrphaned when processes of an earlier start still run, and
+// for a privilege drop or nice value that is refused, ErrOrphaned when
+// processes of an earlier start still run, ErrUnverified when the pidfile
+// names a live process nobody can vouch for, and
 // ErrFailedStart when the daemon died or did not become ready during the
 // readiness wait; then no daemon and no pidfile are left behind (unless
 // KeepOnTimeout).
@@ -109,9 +112,12 @@ func checkNotRunning(name, path string, started *Started) (bool, error) {
 	switch st.Status {
 	case pidfile.Running:
 		started.PID, started.AlreadyRunning = st.PID, true
+		if st.Unlocked {
+			started.Note = "it closed its lock descriptor"
+		}
 		return true, nil
-	case pidfile.RunningUnlocked:
-		return false, withKind(ErrRunningUnlocked, "%s: pid %d from %s is still running but no longer holds the pidfile's lock (the program closes inherited descriptors); not starting a second instance: stop it first (daemonctl stop -p %s)", name, st.PID, path, path)
+	case pidfile.Unverified:
+		return false, withKind(ErrUnverified, "%s; not starting a second instance: %s", unverifiedText(name, path, st), unverifiedRemedy(st, path))
 	case pidfile.Orphaned:
 		if st.PID == 0 {
 			return false, withKind(ErrOrphaned, "%s: %s; not starting a second instance: stop it first (daemonctl stop -p %s)", name, unrecorded(st), path)
@@ -119,6 +125,21 @@ func checkNotRunning(name, path string, started *Started) (bool, error) {
 		return false, withKind(ErrOrphaned, "%s: main process %d is gone but %s still hold the lock on %s; stop them first (daemonctl stop -p %s)", name, st.PID, pidList(st.Holders), path, path)
 	}
 	return false, nil
+}
+
+// unverifiedText says which process cannot be vouched for, and why.
+func unverifiedText(name, path string, st pidfile.State) string {
+	what := ""
+	if len(st.Process.Command) > 0 {
+		what = " (" + printable(strings.Join(st.Process.Command, " ")) + ")"
+	}
+	return fmt.Sprintf("%s: cannot vouch for pid %d%s named by %s: %s", name, st.PID, what, path, st.Why)
+}
+
+// unverifiedRemedy is what the operator can do about an unverifiable
+// process.
+func unverifiedRemedy(st pidfile.State, path string) string {
+	return fmt.Sprintf("check what it is (ps -p %d); if it is the daemon, stop it yourself, then remove %s", st.PID, path)
 }
 
 // describeFileError turns a pidfile error into a one-line message naming
@@ -194,8 +215,8 @@ func (w *watcher) run(ns *notifySocket) (string, error) {
 		}
 	}
 	st, err := pidfile.Inspect(w.ls.PIDFile)
-	if err == nil && st.Status == pidfile.RunningUnlocked {
-		return fmt.Sprintf("%s: pid %d runs but closed the pidfile's lock descriptor: status cannot vouch for it (it still will not be started twice)", w.spec.Name, w.pid), nil
+	if err == nil && st.Status == pidfile.Running && st.Unlocked {
+		return fmt.Sprintf("%s: pid %d runs but closed the pidfile's lock descriptor: daemonctl vouches for it by the start's record only while the pidfile stays as it is", w.spec.Name, w.pid), nil
 	}
 	return "", nil
 }
@@ -249,15 +270,29 @@ func (w *watcher) notReady(timeout time.Duration) error {
 }
 
 // died reports the daemon's early exit with its status and the tail of its
-// stderr log, and removes the pidfile it left.
+// stderr log, stops whatever it left holding the lock (a child it forked
+// before exiting) and removes the pidfile.
 func (w *watcher) died() error {
 	how := w.reap()
-	_, _ = pidfile.RemoveStale(w.ls.PIDFile)
+	w.cleanUp()
 	msg := fmt.Sprintf("%s: %s after %v", w.spec.Name, how, roundDuration(time.Since(w.begin)))
 	if tail := logTail(w.ls.Stderr, w.logStart, 20); tail != "" {
 		msg += "\n" + tail
 	}
 	return withKind(ErrFailedStart, "%s", msg)
+}
+
+// cleanUp stops every process of this start still holding the lock, with
+// the stop schedule, and removes the pidfile: a failed start leaves
+// nothing behind.
+func (w *watcher) cleanUp() {
+	sched := w.spec.StopSchedule
+	if len(sched.Steps) == 0 {
+		sched = signals.DefaultSchedule()
+	}
+	if _, err := Stop(StopSpec{PIDFile: w.ls.PIDFile, Name: w.spec.Name, Schedule: sched}, nil); err != nil {
+		fmt.Fprintf(w.progress, "%s: cleaning up after the failed start: %v\n", w.spec.Name, err)
+	}
 }
 
 // reap collects the daemon's exit status and says how it ended.

@@ -12,11 +12,14 @@ import (
 type Report struct {
 	Name    string `json:"name"`
 	PIDFile string `json:"pidfile"`
-	// State is one of running, stopped, dead, unlocked, orphaned, starting
-	// and unknown.
-	State   string     `json:"state"`
-	PID     int        `json:"pid,omitempty"`
-	Started *time.Time `json:"started,omitempty"`
+	// State is one of running, stopped, dead, orphaned, starting,
+	// unverified and unknown.
+	State string `json:"state"`
+	// LockClosed is set for a running daemon that closed its lock
+	// descriptor, vouched for by the start's record.
+	LockClosed bool       `json:"lock_closed,omitempty"`
+	PID        int        `json:"pid,omitempty"`
+	Started    *time.Time `json:"started,omitempty"`
 	// Uptime is in whole seconds.
 	Uptime  int64    `json:"uptime,omitempty"`
 	Command []string `json:"command,omitempty"`
@@ -27,12 +30,14 @@ type Report struct {
 }
 
 // Status inspects the pidfile and describes the service. The error is nil
-// only when it runs (its PID holds the lock). Otherwise it matches
-// ErrNotRunning (no pidfile), ErrDead (a pidfile whose daemon is dead, runs
-// without its lock, or left orphans holding it) or ErrUnknown (the
-// pidfile is unreadable, not a regular file, or holds garbage); the Report
-// is filled in every case.
-func Status(path, name string) (Report, error) {
+// only when it runs (its PID holds the service's lock, or closed its lock
+// descriptor and is exactly the process the start recorded). Otherwise it
+// matches ErrNotRunning (no pidfile), ErrDead (a pidfile whose daemon is
+// dead, or left orphans holding its lock), or ErrUnknown (the pidfile is
+// unreadable, not a regular file, holds garbage, or names a live process
+// nobody can vouch for: then ErrUnverified too); the Report is filled in
+// every case. opts narrow what counts as the daemon (pidfile.WithExec).
+func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 	abs, err := AbsPIDFile(path)
 	if err != nil {
 		return Report{Name: name, PIDFile: path, State: "unknown", Message: err.Error()}, err
@@ -40,7 +45,7 @@ func Status(path, name string) (Report, error) {
 	if name == "" {
 		name = NameFor(abs)
 	}
-	st, err := pidfile.Inspect(abs)
+	st, err := pidfile.Inspect(abs, opts...)
 	r := Report{Name: name, PIDFile: abs, PID: st.PID}
 	if err != nil {
 		r.State = "unknown"
@@ -64,6 +69,10 @@ func Status(path, name string) (Report, error) {
 		if r.Started != nil {
 			r.Message += ", up " + FormatUptime(time.Since(*r.Started))
 		}
+		if st.Unlocked {
+			r.LockClosed = true
+			r.Message += "; it closed its lock descriptor"
+		}
 		r.Message += ")"
 		return r, nil
 	case pidfile.Stale:
@@ -76,14 +85,18 @@ func Status(path, name string) (Report, error) {
 			r.Message = fmt.Sprintf("%s: dead (pidfile %s names pid %d, which is now another process that does not hold the lock)", name, abs, st.PID)
 			r.Command, r.Started, r.Uptime = nil, nil, 0
 		}
-	case pidfile.RunningUnlocked:
-		r.State = "unlocked"
-		r.Message = fmt.Sprintf("%s: pid %d is alive but does not hold the pidfile's lock: the program closed its inherited descriptors, so it cannot be vouched for (start will not launch a second instance; stop can stop it)", name, st.PID)
+	case pidfile.Unverified:
+		r.State = "unverified"
+		r.Message = unverifiedText(name, abs, st) + ": status unknown"
+		return r, withKind(ErrUnknown, "%s", r.Message)
 	case pidfile.Orphaned:
 		r.State, r.Holders = "orphaned", st.Holders
-		r.Message = fmt.Sprintf("%s: main process %d gone, %d %s still hold the lock (%s)", name, st.PID, len(st.Holders), plural(len(st.Holders), "process", "processes"), pidList(st.Holders))
-		if st.PID == 0 {
+		r.Message = fmt.Sprintf("%s: main process %d gone, %d %s the lock (%s)", name, st.PID, len(st.Holders), plural(len(st.Holders), "process still holds", "processes still hold"), pidList(st.Holders))
+		switch {
+		case st.PID == 0:
 			r.Message = fmt.Sprintf("%s: orphaned: %s", name, unrecorded(st))
+		case len(st.Holders) == 0:
+			r.Message = fmt.Sprintf("%s: main process %d gone; processes this user cannot see still hold the lock", name, st.PID)
 		}
 	case pidfile.Starting:
 		r.State = "starting"
@@ -97,6 +110,8 @@ func ExitCode(statusErr error) int {
 	switch {
 	case statusErr == nil:
 		return 0
+	case errors.Is(statusErr, ErrUnknown):
+		return 4
 	case errors.Is(statusErr, ErrNotRunning):
 		return 3
 	case errors.Is(statusErr, ErrDead):
@@ -108,6 +123,9 @@ func ExitCode(statusErr error) int {
 // unrecorded describes the holders of a lock whose pidfile is empty
 // because the start that took it died between the fork and the write.
 func unrecorded(st pidfile.State) string {
+	if len(st.Holders) == 0 {
+		return "processes this user cannot see hold the lock but the pidfile names no pid (a start was interrupted before writing it)"
+	}
 	return fmt.Sprintf("%s %s the lock but the pidfile names no pid (a start was interrupted before writing it)", pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))
 }
 

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/pidfile"
-	"github.com/daemonctl/daemonctl/process"
 	"github.com/daemonctl/daemonctl/signals"
 )
 
@@ -23,6 +22,23 @@ type StopSpec struct {
 	// Schedule is walked step by step; the zero value means
 	// signals.DefaultSchedule.
 	Schedule signals.Schedule
+	// Exec, when set, accepts as the daemon only a process running that
+	// executable (pidfile.WithExec); Program is the service's program,
+	// checked only for a daemon that closed its lock descriptor
+	// (pidfile.WithProgram).
+	Exec, Program string
+}
+
+// options are the pidfile.Inspect options spec asks for.
+func inspectOptions(exec, program string) []pidfile.Option {
+	var opts []pidfile.Option
+	if exec != "" {
+		opts = append(opts, pidfile.WithExec(exec))
+	}
+	if program != "" {
+		opts = append(opts, pidfile.WithProgram(program))
+	}
+	return opts
 }
 
 // Stopped is the outcome of a stop that succeeded.
@@ -37,8 +53,10 @@ type Stopped struct {
 	StaleRemoved bool
 	// Elapsed is the time from the first signal to the lock's release.
 	Elapsed time.Duration
-	// Signals is how many processes were signalled, in all.
-	Signals int
+	// Warning, when set, is something the operator should know although
+	// nothing of the service runs any more (the pidfile could not be
+	// removed, or someone else holds a lock on it).
+	Warning string
 }
 
 // StopEvent tells an observer a signal was sent.
@@ -50,16 +68,19 @@ type StopEvent struct {
 }
 
 // Stop stops the daemon behind spec.PIDFile and removes its pidfile. It
-// signals only processes that hold the pidfile's lock (the main PID, or,
-// once that is gone, the children that inherited the lock), through
-// pidfds, walking the schedule; it returns when the lock is free.
+// signals only the service's processes (the main PID, or, once that is
+// gone, the children that inherited its lock), each checked by
+// pidfile.State.Owns after its pidfd was opened, walking the schedule; it
+// returns when the service's lock is free.
 //
 // A nil error means nothing of the service runs any more: it was stopped,
-// was not running, or only a stale pidfile was left (removed). Errors:
-// ErrStillRunning when processes outlive the schedule, ErrNoPrivilege when
-// they may not be signalled, and a description of the pidfile's problem
-// (garbage, a symlink, ...) when nothing was signalled. observe, if not
-// nil, is told of every signal sent.
+// was not running, or only a stale pidfile was left (removed, unless
+// Stopped.Warning says otherwise). Errors: ErrStillRunning when processes
+// outlive the schedule, ErrNoPrivilege when they may not be signalled,
+// ErrUnverified when the pidfile names a live process nobody can vouch
+// for, and a description of the pidfile's problem (garbage, a symlink,
+// ...); in those cases nothing was signalled. observe, if not nil, is told
+// of every signal sent.
 func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	path, err := AbsPIDFile(spec.PIDFile)
 	if err != nil {
@@ -70,7 +91,7 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 		name = NameFor(path)
 	}
 	res := Stopped{Name: name}
-	st, err := pidfile.Inspect(path)
+	st, err := pidfile.Inspect(path, inspectOptions(spec.Exec, spec.Program)...)
 	if err != nil {
 		return res, describeFileError(path, err)
 	}
@@ -79,24 +100,20 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	case pidfile.NotRunning:
 		return res, nil
 	case pidfile.Stale:
-		removed, err := pidfile.RemoveStale(path)
-		res.StaleRemoved = removed
-		switch {
-		case errors.Is(err, pidfile.ErrLocked):
-			// A start took the file since, or a probe holds it for a
-			// moment: either way this stop found nothing running.
-			return res, nil
-		case err != nil:
-			return res, describeFileError(path, err)
+		res.StaleRemoved, res.Warning, err = removeStale(name, path)
+		if !res.StaleRemoved && res.Warning == "" && len(st.Foreign) > 0 {
+			res.Warning = fmt.Sprintf("%s: the pidfile %s stays: %s %s a lock on it that is not the service's (someone opened the file and locked it); nothing was signalled, and the next start replaces the file", name, path, pidList(st.Foreign), plural(len(st.Foreign), "holds", "hold"))
 		}
-		return res, nil
-	case pidfile.Running, pidfile.RunningUnlocked:
+		return res, err
+	case pidfile.Unverified:
+		return res, withKind(ErrUnverified, "%s; nothing was signalled: %s", unverifiedText(name, path, st), unverifiedRemedy(st, path))
+	case pidfile.Running:
 		targets = []int{st.PID}
 		res.PID = st.PID
 	case pidfile.Orphaned, pidfile.Starting:
 		targets = st.Holders
 		if len(targets) == 0 {
-			targets, _ = process.FlockHolders(st.ID)
+			targets, _ = st.ServiceHolders()
 		}
 	}
 	res.WasRunning = true
@@ -114,17 +131,35 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	begin := time.Now()
 	err = s.run(sched)
 	res.Elapsed = time.Since(begin)
-	res.Signals = s.sent
 	if err != nil {
 		return res, err
 	}
-	if _, err := pidfile.RemoveStale(path); err != nil && !errors.Is(err, pidfile.ErrLocked) {
-		return res, fmt.Errorf("%s: stopped, but removing %s: %w", name, path, err)
-	}
-	return res, nil
+	_, res.Warning, err = removeStale(name, path)
+	return res, err
 }
 
-// stopper walks a schedule over the processes holding one pidfile's lock.
+// removeStale removes a pidfile whose service is gone. It reports whether
+// it did, and a warning when the file had to stay: someone else holds a
+// lock on it (a start took it meanwhile, or another user locked it), or
+// the file system is read-only. The service is gone either way; the error
+// is for a file that must not be touched.
+func removeStale(name, path string) (bool, string, error) {
+	removed, err := pidfile.RemoveStale(path)
+	var busy *pidfile.BusyError
+	switch {
+	case err == nil:
+		return removed, "", nil
+	case errors.Is(err, pidfile.ErrLocked):
+		return false, "", nil
+	case errors.As(err, &busy):
+		return false, "", withKind(ErrUnverified, "%s; nothing was signalled: %s", unverifiedText(name, path, busy.State), unverifiedRemedy(busy.State, path))
+	case errors.Is(err, unix.EROFS):
+		return false, fmt.Sprintf("%s: the pidfile %s stays: its file system is read-only (it reads as dead, status 1)", name, path), nil
+	}
+	return false, "", describeFileError(path, err)
+}
+
+// stopper walks a schedule over the service's processes.
 type stopper struct {
 	name    string
 	path    string
@@ -132,12 +167,11 @@ type stopper struct {
 	main    int // the main PID, 0 when already gone
 	live    map[int]*signals.Process
 	observe func(StopEvent)
-	sent    int
 }
 
 // add opens a pidfd on pid and keeps it if pid still belongs to the
-// service: it holds the lock, or, for a daemon that closed its lock
-// descriptor, it is still the process that wrote the pidfile.
+// service (pidfile.State.Owns), checked after the pidfd was opened, so the
+// pidfd cannot refer to a process that reused the PID.
 func (s *stopper) add(pid int) error {
 	if _, ok := s.live[pid]; ok {
 		return nil
@@ -149,23 +183,12 @@ func (s *stopper) add(pid int) error {
 	if err != nil {
 		return err
 	}
-	if !s.belongs(pid) {
+	if !s.state.Owns(pid, proc.Fd()) {
 		proc.Close()
 		return nil
 	}
 	s.live[pid] = proc
 	return nil
-}
-
-func (s *stopper) belongs(pid int) bool {
-	if s.state.HeldBy(pid) {
-		return true
-	}
-	if s.state.Status != pidfile.RunningUnlocked || pid != s.state.PID {
-		return false
-	}
-	info, err := process.Get(pid)
-	return err == nil && !info.Started.After(s.state.Written.Add(process.TickMargin))
 }
 
 func (s *stopper) closeAll() {
@@ -198,13 +221,9 @@ func (s *stopper) run(sched signals.Schedule) error {
 		}
 	}
 	if len(s.live) == 0 {
-		// Nobody of the service was left to signal, yet the file stays
-		// locked: by a process that locked it on a read-only descriptor.
-		who := "another process"
-		if takers, _ := process.FlockTakers(s.state.ID); len(takers) > 0 {
-			who = pidList(takers)
-		}
-		return withKind(ErrStillRunning, "%s: %s stays locked by %s, which holds the lock on a read-only descriptor and so is not the service; nothing was signalled: find out what it is (it may be another user's)", s.name, s.path, who)
+		// Nobody of the service was left that this caller may see, yet
+		// the service's lock stays held: by another user's processes.
+		return withKind(ErrStillRunning, "%s: %s stays locked by processes of the service that this user cannot see or signal: run as root or as the daemon's user", s.name, s.path)
 	}
 	return withKind(ErrStillRunning, "%s: %s still running after the stop schedule %s", s.name, pidList(s.pids()), sched)
 }
@@ -229,7 +248,6 @@ func (s *stopper) signal(sig unix.Signal) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	s.sent += len(sent)
 	if s.observe != nil && len(sent) > 0 {
 		s.observe(StopEvent{Name: s.name, PIDs: sent, Signal: sig, Sent: time.Now()})
 	}
@@ -270,7 +288,7 @@ func (s *stopper) waitStep(sig unix.Signal, deadline time.Time) (bool, error) {
 		return done, err
 	}
 	// Children that inherited the lock live on: finish them too.
-	holders, _ := process.FlockHolders(s.state.ID)
+	holders, _ := s.state.ServiceHolders()
 	var added bool
 	for _, pid := range holders {
 		if _, ok := s.live[pid]; !ok {
@@ -286,16 +304,15 @@ func (s *stopper) waitStep(sig unix.Signal, deadline time.Time) (bool, error) {
 	return false, nil
 }
 
+// lockFree reports whether the service is gone: its main process has
+// exited (a daemon that closed its lock descriptor is watched by its pidfd
+// alone) and nobody holds the service's lock.
 func (s *stopper) lockFree() (bool, error) {
-	locked, err := pidfile.Locked(s.path, s.state.ID)
-	if err != nil {
-		return false, err
+	if _, alive := s.live[s.main]; alive {
+		return false, nil
 	}
-	if !locked && s.state.Status == pidfile.RunningUnlocked {
-		_, alive := s.live[s.state.PID]
-		return !alive, nil
-	}
-	return !locked, nil
+	held, err := s.state.LockHeld()
+	return !held, err
 }
 
 func (s *stopper) pids() []int {
@@ -312,13 +329,16 @@ type SignalSpec struct {
 	PIDFile string
 	Name    string
 	Signal  unix.Signal
+	// Exec and Program narrow what counts as the daemon, as in StopSpec.
+	Exec, Program string
 }
 
 // Signal sends spec.Signal to the daemon's main process, which must hold
-// the pidfile's lock (or, having closed its lock descriptor, still be the
-// process that wrote the file). It returns the PID signalled. Errors:
+// the service's lock (or, having closed its lock descriptor, be exactly
+// the process the start recorded). It returns the PID signalled. Errors:
 // ErrNotRunning when no daemon runs, ErrOrphaned when only children of a
-// dead main process hold the lock, ErrNoPrivilege when the signal is not
+// dead main process hold the lock, ErrUnverified when the pidfile names a
+// live process nobody can vouch for, ErrNoPrivilege when the signal is not
 // permitted, and a description of the pidfile's problem when nothing was
 // signalled.
 func Signal(spec SignalSpec) (int, error) {
@@ -330,7 +350,7 @@ func Signal(spec SignalSpec) (int, error) {
 	if name == "" {
 		name = NameFor(path)
 	}
-	st, err := pidfile.Inspect(path)
+	st, err := pidfile.Inspect(path, inspectOptions(spec.Exec, spec.Program)...)
 	if err != nil {
 		return 0, describeFileError(path, err)
 	}
@@ -339,6 +359,8 @@ func Signal(spec SignalSpec) (int, error) {
 		return 0, withKind(ErrNotRunning, "%s: not running", name)
 	case pidfile.Starting:
 		return 0, withKind(ErrOrphaned, "%s: starting (lock held, pid not yet written): try again in a moment", name)
+	case pidfile.Unverified:
+		return 0, withKind(ErrUnverified, "%s; nothing was signalled: %s", unverifiedText(name, path, st), unverifiedRemedy(st, path))
 	case pidfile.Orphaned:
 		if st.PID == 0 {
 			return 0, withKind(ErrOrphaned, "%s: %s: use stop", name, unrecorded(st))

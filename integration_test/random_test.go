@@ -180,12 +180,14 @@ func randomMarker(pidfile string) string { return pidfile + "." }
 // documented ones for valid requests by the pidfile's owner.
 func allowedCodes(command string) []int {
 	switch command {
-	case "start", "restart", "stop":
+	case "start", "restart":
 		return []int{0, 1}
+	case "stop":
+		return []int{0, 1, 4} // 4: a planted PID nobody can vouch for
 	case "status":
 		return []int{0, 1, 3, 4}
 	case "reload", "signal":
-		return []int{0, 1, 7}
+		return []int{0, 1, 4, 7}
 	}
 	return nil
 }
@@ -245,9 +247,9 @@ func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 		pid, _ := strconv.Atoi(m[1] + m[2])
 		w.checkNamed(pf, pid, fmt.Sprintf("op %d: daemonctl %s said %q", n, cmd, strings.TrimSpace(r.Stdout())))
 	}
-	if out := r.Stdout() + r.Stderr(); slices.ContainsFunc([]string{"hold the pidfile's lock", "holds the pidfile's lock", "is alive but does not hold the lock"}, func(s string) bool { return strings.Contains(out, s) }) {
+	if out := r.Stdout() + r.Stderr(); strings.Contains(out, "closed its lock descriptor") {
 		// Test daemons never close their lock descriptor, and canaries
-		// are planted as reused PIDs: nothing here runs without its lock.
+		// are planted without a record: nothing here runs without its lock.
 		w.fail("op %d: daemonctl %s saw a daemon running without its lock:\n%s", n, cmd, r)
 	}
 	if cmd == "status" && r.Code() == 0 && !namedPID.MatchString(r.Stdout()) {
@@ -277,7 +279,8 @@ func (w *randomWorld) record(cmd, pidfile string, r h.Result, n int) {
 
 // plant writes a canary's PID (with an mtime before the canary started,
 // as if the PID had been reused since the file was written), or garbage,
-// into pidfile, if nobody holds its lock. The lock it holds meanwhile is
+// into pidfile, if nobody holds its lock. The planted file carries no
+// record of daemonctl's stage: nobody may vouch for its PID. The lock it holds meanwhile is
 // taken on a read-only descriptor, as any user who can read the file
 // could: that never makes the test process one of the service's.
 func (w *randomWorld) plant(pidfile string, c randomCanary, garbage bool) {
@@ -332,8 +335,8 @@ func daemonLock(pid int) (id process.FileID, ok bool) {
 		return id, false
 	}
 	id = process.FileID{Dev: st.Dev, Ino: st.Ino}
-	held, err := process.HoldsFlock(pid, id)
-	return id, err == nil && held
+	taker, err := process.LockTaker(pid, id)
+	return id, err == nil && taker != 0
 }
 
 // alive reports whether pid is a live (not even exiting) test daemon.
@@ -469,8 +472,8 @@ func (w *randomWorld) finish() {
 		}
 		r = h.Run(t, "stop", "-p", pf)
 		if r.Code() != 0 {
-			// Only planted garbage may make stop refuse.
-			if b, _ := os.ReadFile(pf); string(b) != "garbage\n" || len(daemons) > 0 {
+			// Only planted garbage or a planted PID may make stop refuse.
+			if b, _ := os.ReadFile(pf); !w.planted(string(b)) || len(daemons) > 0 {
 				t.Errorf("final stop of %s: %s", pf, r)
 			} else if err := os.Remove(pf); err != nil {
 				t.Error(err)
@@ -491,6 +494,16 @@ func (w *randomWorld) finish() {
 			t.Errorf("canary %d was signalled: %q (%v)", c.pid, b, err)
 		}
 	}
+}
+
+// planted reports whether contents are what plant writes.
+func (w *randomWorld) planted(contents string) bool {
+	for _, c := range w.canaries {
+		if contents == strconv.Itoa(c.pid)+"\n" {
+			return true
+		}
+	}
+	return contents == "garbage\n"
 }
 
 func (w *randomWorld) logOutcomes() {

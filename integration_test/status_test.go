@@ -136,67 +136,54 @@ func TestStatusJSON(t *testing.T) {
 	}
 }
 
-// TestStatusPIDReuse: a pidfile naming a live process that does not hold
-// the lock is never "running". A process started after the file was last
-// written is a reused PID: dead (exit 1); stop, reload and signal leave it
-// alone. One started before is the daemon without its lock: exit 1, said
-// plainly, and start refuses to launch a second one.
-func TestStatusPIDReuse(t *testing.T) {
-	t.Run("started after the pidfile", func(t *testing.T) {
-		c := startCanary(t)
-		pidfile := filepath.Join(t.TempDir(), "web.pid")
-		contents := []byte(strconv.Itoa(c.pid) + "\n")
-		if err := os.WriteFile(pidfile, contents, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		old := time.Now().Add(-time.Hour)
-		if err := os.Chtimes(pidfile, old, old); err != nil {
-			t.Fatal(err)
-		}
-		r := h.Run(t, "status", "-p", pidfile)
-		h.Expect(t, r, 1)
-		assertStdout(t, r, fmt.Sprintf("web: dead (pidfile %s names pid %d, which is now another process that does not hold the lock)", pidfile, c.pid))
-		r = h.Run(t, "reload", "-p", pidfile)
-		h.Expect(t, r, 7)
-		r = h.Run(t, "signal", "-p", pidfile, "USR1")
-		h.Expect(t, r, 7)
-		assertFileContents(t, pidfile, contents)
-		r = h.Run(t, "stop", "-p", pidfile)
-		h.Expect(t, r, 0)
-		assertStdout(t, r, "web: not running (removed stale pidfile)")
-		assertNoFile(t, pidfile)
-		c.assertNeverSignalled(t)
-	})
-
-	t.Run("started before the pidfile", func(t *testing.T) {
-		c := startCanary(t)
-		dir := t.TempDir()
-		pidfile := filepath.Join(dir, "web.pid")
-		contents := []byte(strconv.Itoa(c.pid) + "\n")
-		if err := os.WriteFile(pidfile, contents, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r := h.Run(t, "status", "-p", pidfile)
-		h.Expect(t, r, 1)
-		if !strings.Contains(r.Stdout(), fmt.Sprintf("pid %d is alive but does not hold the pidfile's lock", c.pid)) {
-			t.Fatalf("status said %q", r.Stdout())
-		}
-		marker := filepath.Join(dir, "ready")
-		r = h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker)
-		h.Expect(t, r, 1)
-		assertOneLineError(t, r, strconv.Itoa(c.pid), pidfile)
-		if pids := processesWithArg(t, marker); len(pids) != 0 {
-			h.Watch(t, pids[0])
-			t.Fatalf("a second instance was started: %v", pids)
-		}
-		assertFileContents(t, pidfile, contents)
-		c.assertNeverSignalled(t)
-	})
+// TestStatusUnrecorded: a pidfile that daemonctl did not write (no
+// record of its stage) naming a live process that does not hold the lock
+// is never "running": nobody can vouch for it, whatever its start time.
+// status says so (exit 4); stop, reload and signal refuse (exit 4) and
+// signal nothing; start refuses to launch a second instance (exit 1). The
+// file stays as it was.
+func TestStatusUnrecorded(t *testing.T) {
+	for _, age := range []string{"old", "new"} {
+		t.Run(age, func(t *testing.T) {
+			c := startCanary(t)
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "web.pid")
+			contents := []byte(strconv.Itoa(c.pid) + "\n")
+			if err := os.WriteFile(pidfile, contents, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if age == "old" {
+				old := time.Now().Add(-time.Hour)
+				if err := os.Chtimes(pidfile, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := h.Run(t, "status", "-p", pidfile)
+			h.Expect(t, r, 4)
+			assertOneLineError(t, r, fmt.Sprintf("cannot vouch for pid %d", c.pid), "no record")
+			for _, args := range [][]string{{"reload", "-p", pidfile}, {"signal", "-p", pidfile, "USR1"}, {"stop", "-p", pidfile}} {
+				r := h.Run(t, args...)
+				h.Expect(t, r, 4)
+				assertOneLineError(t, r, strconv.Itoa(c.pid), pidfile, "nothing was signalled")
+			}
+			marker := filepath.Join(dir, "ready")
+			r = h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker)
+			h.Expect(t, r, 1)
+			assertOneLineError(t, r, strconv.Itoa(c.pid), pidfile)
+			if pids := processesWithArg(t, marker); len(pids) != 0 {
+				h.Watch(t, pids[0])
+				t.Fatalf("a second instance was started: %v", pids)
+			}
+			assertFileContents(t, pidfile, contents)
+			c.assertNeverSignalled(t)
+		})
+	}
 }
 
 // TestStatusClosedLock: a daemon that closes its inherited descriptors
-// drops the lock; status cannot vouch for it and says so (exit 1), start
-// refuses a second instance (exit 1, naming the PID), stop still stops it.
+// drops the lock; the record its start made still vouches for it: status
+// says it runs (exit 0, with a note), start leaves it alone ("already
+// running"), stop stops it.
 func TestStatusClosedLock(t *testing.T) {
 	dir := t.TempDir()
 	pidfile := filepath.Join(dir, "web.pid")
@@ -206,21 +193,28 @@ func TestStatusClosedLock(t *testing.T) {
 		t.Fatal("the daemon still holds the lock after -close-fds")
 	}
 	r := h.Run(t, "status", "-p", pidfile)
-	h.Expect(t, r, 1)
-	if !strings.Contains(r.Stdout(), fmt.Sprintf("web: pid %d is alive but does not hold the pidfile's lock", d.PID)) {
+	h.Expect(t, r, 0)
+	if !strings.Contains(r.Stdout(), fmt.Sprintf("web: running (pid %d, up ", d.PID)) || !strings.Contains(r.Stdout(), "it closed its lock descriptor") {
 		t.Fatalf("status said %q", r.Stdout())
+	}
+	r = h.Run(t, "status", "-p", pidfile, "--json")
+	h.Expect(t, r, 0)
+	if s, _ := decodeOneObject(t, r.Stdout()); s.State != "running" || s.PID != d.PID {
+		t.Fatalf("status --json: %+v", s)
 	}
 
 	marker := filepath.Join(dir, "second-ready")
 	r = h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker)
-	h.Expect(t, r, 1)
-	assertOneLineError(t, r, strconv.Itoa(d.PID), pidfile)
+	h.Expect(t, r, 0)
+	assertStdout(t, r, fmt.Sprintf("web: already running (pid %d; it closed its lock descriptor)", d.PID))
 	if pids := processesWithArg(t, marker); len(pids) != 0 {
 		h.Watch(t, pids[0])
 		t.Fatalf("a second instance was started: %v", pids)
 	}
 	assertFileContents(t, pidfile, []byte(strconv.Itoa(d.PID)+"\n"))
 
+	r = h.Run(t, "reload", "-p", pidfile)
+	h.Expect(t, r, 0)
 	r = h.Run(t, "stop", "-p", pidfile)
 	h.Expect(t, r, 0)
 	if !h.Exited(d.PIDFD) {

@@ -8,10 +8,6 @@ import (
 var (
 	// ErrLocked means another process holds the pidfile's lock.
 	ErrLocked = errors.New("locked by another process")
-	// ErrRunningUnlocked means the lock is free but the process named in the
-	// file is alive and started before the file was written: it is the
-	// daemon, and it closed the descriptor that held the lock.
-	ErrRunningUnlocked = errors.New("its process is alive but does not hold the lock")
 	// ErrSymlink means the path is a symbolic link, which is never followed.
 	ErrSymlink = errors.New("is a symbolic link")
 	// ErrNotRegular means the path is a directory, FIFO, device or socket.
@@ -23,12 +19,34 @@ var (
 	ErrUnsafe = errors.New("is owned by another user in a world-writable directory")
 	// ErrNoDirectory means the directory that should hold the file is missing.
 	ErrNoDirectory = errors.New("directory does not exist")
+	// ErrNameTooLong means the path is longer than the system allows.
+	ErrNameTooLong = errors.New("path is too long")
 	// ErrInvalid means the contents are not one PID in 2..pid_max.
 	ErrInvalid = errors.New("does not hold a valid pid")
+
+	// ErrRunning means the service runs: Acquire will not start it twice.
+	ErrRunning = errors.New("already running")
+	// ErrStarting means another start holds the lock and has not written
+	// the PID yet.
+	ErrStarting = errors.New("being started")
+	// ErrOrphaned means the main process is gone but processes that
+	// inherited the service's lock still hold it.
+	ErrOrphaned = errors.New("main process gone, lock still held")
+	// ErrUnverified means the PID in the file is alive without the
+	// service's lock and nothing can vouch that it is the daemon: it is
+	// neither started again nor signalled (State.Why says why).
+	ErrUnverified = errors.New("cannot vouch for the process in the pidfile")
+
+	// ErrNoRecord means the file carries no record of daemonctl's stage.
+	ErrNoRecord = errors.New("no record")
+	// ErrRecord means the file's record does not parse.
+	ErrRecord = errors.New("unreadable record")
+	// ErrStartLock means the start lock beside the pidfile (.NAME.lock)
+	// cannot be used: it is another user's, or not a plain file.
+	ErrStartLock = errors.New("start lock unusable")
 )
 
-// PIDError carries the PID an error is about, for ErrLocked and
-// ErrRunningUnlocked; errors.Is matches its Err.
+// PIDError carries the PID an error is about; errors.Is matches its Err.
 type PIDError struct {
 	Path string
 	PID  int
@@ -43,3 +61,41 @@ func (e *PIDError) Error() string {
 }
 
 func (e *PIDError) Unwrap() error { return e.Err }
+
+// BusyError is Acquire's error when the service is there: running,
+// starting, orphaned, or alive but unverifiable. State is what Inspect
+// found; errors.Is matches ErrRunning, ErrStarting, ErrOrphaned or
+// ErrUnverified accordingly, and ErrLocked when the lock is held.
+type BusyError struct {
+	State State
+}
+
+func (e *BusyError) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.State.Path, e.sentinel())
+	if e.State.PID != 0 {
+		msg = fmt.Sprintf("%s: pid %d: %v", e.State.Path, e.State.PID, e.sentinel())
+	}
+	if e.State.Why != "" {
+		msg += " (" + e.State.Why + ")"
+	}
+	return msg
+}
+
+func (e *BusyError) sentinel() error {
+	switch e.State.Status {
+	case Running:
+		return ErrRunning
+	case Starting:
+		return ErrStarting
+	case Orphaned:
+		return ErrOrphaned
+	}
+	return ErrUnverified
+}
+
+func (e *BusyError) Unwrap() []error {
+	if e.State.Status == Unverified || e.State.Status == Running && e.State.Unlocked {
+		return []error{e.sentinel()}
+	}
+	return []error{e.sentinel(), ErrLocked}
+}

@@ -1,15 +1,16 @@
 package pidfile
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/process"
@@ -21,41 +22,42 @@ type Status int
 const (
 	// NotRunning: there is no pidfile (or not even its directory).
 	NotRunning Status = iota
-	// Running: the PID in the file holds the file's lock.
+	// Running: the PID in the file is the service's: it holds the service's
+	// lock, or (State.Unlocked) it closed its lock descriptor and the
+	// stage's record proves it is exactly the daemon that was started.
 	Running
-	// Starting: the lock is held but the PID is not written yet, and the
-	// process that took the lock lives.
+	// Starting: a start holds the lock and has not written the PID yet.
 	Starting
-	// Stale: the lock is free and the PID in the file is dead, or alive but
-	// a later process that reused the number (State.Reused), or the file is
-	// empty (PID 0: a start died before writing it).
+	// Stale: the daemon is dead: the PID in the file is gone, or alive but
+	// provably another process (State.Reused), or the file is empty; the
+	// service's lock is free.
 	Stale
-	// RunningUnlocked: the lock is free, yet the PID in the file is alive and
-	// started before the file was written: the daemon closed its inherited
-	// lock descriptor (as sshd -D, dnsmasq and postfix do). Nobody can vouch
-	// for it, but it must not be started twice.
-	RunningUnlocked
-	// Orphaned: processes hold the lock but the PID in the file is not one of
-	// them: the main process died and children that inherited the lock live
-	// on (State.Holders); or the file is empty (PID 0) and the start that
-	// took the lock died after forking the daemon, before writing its PID.
+	// Orphaned: processes hold the service's lock but the PID in the file
+	// is not one of them: the main process died and children that
+	// inherited the lock live on (State.Holders); or the file is empty and
+	// the start that took the lock died before writing the PID.
 	Orphaned
+	// Unverified: the PID in the file is alive without the service's lock,
+	// and nothing proves it is the daemon (State.Why): no record of the
+	// stage, a record of another PID or place, or a file someone else could
+	// have written. It is neither signalled nor started again.
+	Unverified
 )
 
 func (s Status) String() string {
 	switch s {
 	case NotRunning:
-		return "not running"
+		return "stopped"
 	case Running:
 		return "running"
 	case Starting:
 		return "starting"
 	case Stale:
 		return "dead"
-	case RunningUnlocked:
-		return "running unlocked"
 	case Orphaned:
 		return "orphaned"
+	case Unverified:
+		return "unverified"
 	}
 	return fmt.Sprintf("status(%d)", int(s))
 }
@@ -66,18 +68,47 @@ type State struct {
 	Path   string
 	// PID is the PID in the file, 0 when there is none.
 	PID int
+	// Unlocked is set for Running when the PID does not hold the lock
+	// (the program closed its inherited descriptors, as sshd -D and
+	// dnsmasq do) and the record vouches for it.
+	Unlocked bool
 	// Reused is set for Stale when PID is alive but is another process.
 	Reused bool
-	// Holders lists the processes holding the lock, for Orphaned.
+	// Holders lists the processes holding the service's lock, for
+	// Orphaned and Starting (those visible to the caller).
 	Holders []int
-	// Process describes PID for Running and RunningUnlocked, as far as the
-	// platform can tell (its Started is zero when unknown).
+	// Foreign lists the takers of locks on the file that are not the
+	// service's: someone who opened the file and locked it.
+	Foreign []int
+	// Why says, for Unverified, what keeps the process from being vouched
+	// for.
+	Why string
+	// Process describes PID for Running, Unverified and Reused, as far as
+	// the platform can tell (its Started is zero when unknown).
 	Process process.Info
 	// Written is when the file was last written.
 	Written time.Time
-	// ID is the file's inode, for Running, Starting and Orphaned.
+	// ID is the file's inode.
 	ID process.FileID
+	// Record is the stage's record when the file's owner and mode make it
+	// trustworthy (nil otherwise).
+	Record *Record
+	// exec and program, from the options.
+	exec, program string
 }
+
+// Option narrows what Inspect accepts as the daemon.
+type Option func(*State)
+
+// WithExec makes Inspect accept as the daemon only a process running the
+// executable at path (as start-stop-daemon's --exec): anything else in
+// the file is Unverified.
+func WithExec(path string) Option { return func(s *State) { s.exec = path } }
+
+// WithProgram names the program the service runs, checked (as WithExec)
+// only for a process that does not hold the lock, which the record alone
+// would otherwise vouch for. A script's interpreter matches too.
+func WithProgram(path string) Option { return func(s *State) { s.program = path } }
 
 // settle bounds how long Inspect waits for a start in progress (lock held,
 // PID not yet written) to finish writing before it reports what it sees.
@@ -92,215 +123,531 @@ const settle = 100 * time.Millisecond
 // symlink (ErrSymlink) or not a regular file (ErrNotRegular), for contents
 // that are not a valid PID (ErrInvalid), and when the file cannot be read
 // (fs.ErrPermission and others).
-func Inspect(path string) (State, error) {
+func Inspect(path string, opts ...Option) (State, error) {
 	deadline := time.Now().Add(settle)
 	pause := 100 * time.Microsecond
-	for {
-		state, err, final := inspectOnce(path, time.Now().After(deadline))
-		if final {
+	for extra := 0; ; {
+		last := time.Now().After(deadline)
+		state, err := look(path, last, opts...)
+		if !errors.Is(err, errLookAgain) {
 			return state, err
+		}
+		if last {
+			// Only a process caught exiting asks for more looks once the
+			// deadline has passed; it is gone in microseconds.
+			if extra++; extra > 20 {
+				return state, nil
+			}
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, 10*time.Millisecond)
 	}
 }
 
-// inspectOnce looks once. It reports final=false when a start may be in
-// progress and a second look could tell more; last asks for a final answer.
-func inspectOnce(path string, last bool) (State, error, bool) {
+// errLookAgain means a start may be in progress, the file changed while
+// it was read, or a process of the service was caught exiting (its lock
+// not yet released): another look will tell more. With last, look returns
+// it only for an exiting process.
+var errLookAgain = errors.New("look again")
+
+// view is what one look at a pidfile read.
+type view struct {
+	state *State
+	file  *os.File
+	st    unix.Stat_t
+	// perr is why the contents are not a PID (nil when they are).
+	perr error
+	// why is why there is no trustworthy record ("" when there is one).
+	why string
+}
+
+// look looks once. It returns errLookAgain when a start may be in
+// progress and a second look could tell more (never when last is set).
+func look(path string, last bool, opts ...Option) (State, error) {
 	state := State{Status: NotRunning, Path: path}
+	for _, o := range opts {
+		o(&state)
+	}
 	file, err := openChecked(path, os.O_RDONLY)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNoDirectory) {
-			return state, nil, true
+			return state, nil
 		}
-		return state, err, true
+		return state, err
 	}
 	defer file.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(file.Fd()), &st); err != nil {
-		return state, fmt.Errorf("%s: %w", path, err), true
-	}
-	state.ID = process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}
-	state.Written = time.Unix(st.Mtim.Unix())
-	pid, perr := readPID(file)
-	if perr == nil {
-		state.PID = pid
-		if holdsLock(pid, state.ID) {
-			state.Status = Running
-			state.Process, _ = process.Get(pid)
-			return state, nil, true
-		}
-	}
-	locked, err := probe(path, state.ID)
+	v, err := newView(&state, file)
 	if err != nil {
-		return state, err, true
+		return state, err
 	}
-	if !locked {
-		if perr != nil {
-			if st.Size == 0 {
-				// Created by a start that died before writing: nobody runs.
-				state.Status = Stale
-				return state, nil, true
-			}
-			return state, fmt.Errorf("%s: %w", path, perr), true
+	// The common case, in one read of /proc/PID/fdinfo/3: the PID in the
+	// file holds the service's lock.
+	if v.perr == nil {
+		if done, err := v.main(); done || err != nil {
+			return state, err
 		}
-		info, err := process.Get(pid)
-		switch {
-		case errors.Is(err, process.ErrGone):
-			state.Status = Stale
-		case ownerAlive(file, pid):
-			state.Status = RunningUnlocked
-			state.Process = info
-		default:
-			state.Status = Stale
-			state.Reused = true
-		}
-		return state, nil, true
 	}
-	// Locked, but not (yet) by the PID in the file.
-	if !last {
-		return state, nil, false
+	locked, err := v.probe()
+	if err != nil {
+		return state, err
 	}
-	if perr != nil {
-		if st.Size == 0 {
-			if takerAlive(state.ID) {
-				state.Status = Starting
-				return state, nil, true
+	if locked {
+		if v.starting() {
+			state.Status = Starting
+			if !last {
+				return state, errLookAgain
 			}
-			// The start that took the lock died after forking the daemon
-			// and before writing its PID (unless it wrote and exited just
-			// now: then look again). Its daemon runs unrecorded.
-			if _, err := readPID(file); err == nil {
-				return state, nil, false
-			}
-			state.Status = Orphaned
-			state.Holders = lockHolders(state.ID)
-			return state, nil, !released(path, state)
+			return state, nil
 		}
-		return state, fmt.Errorf("%s: %w", path, perr), true
-	}
-	state.Holders = lockHolders(state.ID)
-	if slices.Contains(state.Holders, pid) {
-		state.Status = Running
-		state.Process, _ = process.Get(pid)
-		return state, nil, true
-	}
-	if takerHolds(state.ID) {
-		// A start over a stale file that has not written its PID yet.
-		state.Status = Starting
-		return state, nil, true
-	}
-	if now, err := readPID(file); err != nil || now != pid {
-		// Rewritten since it was read (a start wrote its PID and exited):
-		// look again.
-		return state, nil, false
-	}
-	state.Status = Orphaned
-	return state, nil, !released(path, state)
-}
-
-// released reports whether the lock an Orphaned state found no holders of
-// has been released (or the file replaced) since it was probed, so
-// another look will tell more.
-func released(path string, state State) bool {
-	if len(state.Holders) > 0 {
-		return false
-	}
-	locked, err := Locked(path, state.ID)
-	return err == nil && !locked
-}
-
-// holdsLock reports whether pid holds the lock on id. It reads pid's
-// fdinfo; when that is not permitted (another user's daemon) it falls back
-// to /proc/locks, which names the process that took the lock: the daemon
-// itself, or the launcher stage that leads its session. Without /proc it
-// cannot tell.
-func holdsLock(pid int, id process.FileID) bool {
-	held, err := process.HoldsFlock(pid, id)
-	if err == nil {
-		return held
-	}
-	if errors.Is(err, fs.ErrPermission) {
-		takers, err := process.FlockTakers(id)
+		holders, foreign, err := state.lockers()
 		if err != nil {
-			return false
+			return state, err
 		}
-		if slices.Contains(takers, pid) {
-			return true
+		state.Foreign = foreign
+		if len(holders) > 0 {
+			state.Holders = holders
+			return v.held(last)
 		}
-		// daemonctl's launcher stage takes the lock and forks the daemon,
-		// so the taker is the stage: the leader of the daemon's session.
-		info, err := process.Get(pid)
-		return err == nil && slices.Contains(takers, info.Session)
 	}
-	return false
+	if v.perr != nil {
+		if v.st.Size == 0 {
+			state.Status = Stale // created by a start that died before writing
+			return state, nil
+		}
+		return state, fmt.Errorf("%s: %w", path, v.perr)
+	}
+	return v.unlocked()
 }
 
-// takerAlive reports whether a process that took the lock on id (by
-// /proc/locks) is still alive: a start holding the lock before writing
-// the PID is in progress only while it lives. Without /proc it cannot
-// tell, and says yes.
-func takerAlive(id process.FileID) bool {
-	takers, err := process.FlockTakers(id)
+// newView reads the file's status, PID and record.
+func newView(state *State, file *os.File) (*view, error) {
+	v := &view{state: state, file: file}
+	if err := unix.Fstat(int(file.Fd()), &v.st); err != nil {
+		return nil, fmt.Errorf("%s: %w", state.Path, err)
+	}
+	state.ID = process.FileID{Dev: uint64(v.st.Dev), Ino: v.st.Ino}
+	state.Written = time.Unix(v.st.Mtim.Unix())
+	state.PID, v.perr = readPID(file)
+	rec, err := readRecord(int(file.Fd()))
+	switch {
+	case errors.Is(err, ErrNoRecord):
+		v.why = "the file has no record of daemonctl's start"
+	case err != nil:
+		v.why = fmt.Sprintf("its record cannot be read (%v)", err)
+	default:
+		v.why = distrustFile(&v.st)
+		if v.why == "" {
+			v.why = misplaced(state.Path, rec)
+		}
+		if v.why == "" {
+			state.Record = &rec
+		}
+	}
+	return v, nil
+}
+
+// misplaced says why a record made for another place does not apply at
+// path ("" when it does): a file moved or linked from elsewhere carries
+// the record of another service.
+func misplaced(path string, rec Record) string {
+	var d unix.Stat_t
+	if err := unix.Stat(filepath.Dir(path), &d); err != nil {
+		return fmt.Sprintf("its directory cannot be examined (%v)", err)
+	}
+	if (process.FileID{Dev: uint64(d.Dev), Ino: d.Ino}) != rec.Dir || filepath.Base(path) != rec.Name {
+		return fmt.Sprintf("its record was made for another file (%q in another place): it was moved here", rec.Name)
+	}
+	return ""
+}
+
+// main decides the common case: the PID in the file holds the service's
+// lock, or, when its descriptors cannot be read (another user's daemon),
+// is exactly the process the record names. done is false when the lock
+// alone cannot answer.
+func (v *view) main() (done bool, err error) {
+	s := v.state
+	info, err := process.Get(s.PID)
 	if err != nil {
-		return true
+		return false, nil // gone, or no /proc: the lock will tell
 	}
-	return slices.ContainsFunc(takers, process.Alive)
-}
-
-// takerHolds reports whether a process that took the lock on id still
-// holds it: then the lock is not a dead main process's, left to its
-// children, but that of a start in progress.
-func takerHolds(id process.FileID) bool {
-	takers, err := process.FlockTakers(id)
-	return err == nil && slices.ContainsFunc(takers, func(pid int) bool { return holdsLock(pid, id) })
-}
-
-// lockHolders lists the processes holding the lock on id, falling back to
-// the takers /proc/locks names when the holders' descriptors are hidden.
-func lockHolders(id process.FileID) []int {
-	holders, err := process.FlockHolders(id)
-	if err == nil && len(holders) > 0 {
-		return holders
-	}
-	takers, _ := process.FlockTakers(id)
-	return takers
-}
-
-// probe reports whether someone holds the lock on path, by trying a shared
-// lock for a moment on a read-only descriptor (never created). A file that
-// changed inode since it was inspected counts as locked, so the caller
-// looks again.
-func probe(path string, id process.FileID) (bool, error) {
-	fl := flock.New(path, flock.SetFlag(os.O_RDONLY|syscall.O_NOFOLLOW))
-	defer fl.Close()
-	ok, err := fl.TryRLock()
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return true, nil
+	taker, lerr := process.LockTaker(s.PID, s.ID)
+	switch {
+	case taker != 0:
+		if !v.serviceLock(s.PID, taker) || !v.isMain(info) {
+			return false, nil
 		}
-		return false, fmt.Errorf("%s: probe lock: %w", path, err)
-	}
-	if st, err := fl.Stat(); err == nil {
-		if s, isUnix := st.Sys().(*syscall.Stat_t); isUnix && (uint64(s.Dev) != id.Dev || s.Ino != id.Ino) {
-			return true, nil
+	case errors.Is(lerr, fs.ErrPermission):
+		// Another user's daemon: its descriptors are hidden, but the
+		// record names it exactly, and /proc/locks lists the takers.
+		if s.Record != nil {
+			// Exactly the daemon: running. Whether it still holds the
+			// lock decides only what else must be checked (unlocked).
+			if v.identity(info, -1) != identical {
+				return false, nil
+			}
+			if locked, err := v.probe(); err != nil || !locked {
+				return false, err
+			}
+		} else if takers, err := process.FlockTakers(s.ID); err != nil || !slices.Contains(takers, info.Session) {
+			return false, nil
 		}
-	}
-	return !ok, nil
-}
-
-// HeldBy reports whether pid holds the lock on the inode s describes. Use
-// it after opening a pidfd on a PID that Inspect found, to close the window
-// in which the PID could have been reused.
-func (s State) HeldBy(pid int) bool { return holdsLock(pid, s.ID) }
-
-// Locked reports whether anyone holds the lock on path's inode id. A path
-// that is gone or names another inode counts as unlocked: the file the
-// daemon held is no longer there.
-func Locked(path string, id process.FileID) (bool, error) {
-	if !sameInode(path, id) {
+	default:
 		return false, nil
 	}
-	return probe(path, id)
+	s.Process = info
+	s.Status = Running
+	if s.exec != "" {
+		if why := exeMismatch(s.PID, s.exec); why != "" {
+			s.Status, s.Why = Unverified, why
+		}
+	}
+	return true, nil
+}
+
+// isMain reports whether info, holding the service's lock, is the process
+// the record names (not a child that got the dead main process's PID).
+func (v *view) isMain(info process.Info) bool {
+	r := v.state.Record
+	return r == nil || r.PID == info.PID && (r.Start == 0 || r.Start == info.StartTicks)
+}
+
+// serviceLock reports whether the lock holder holds, taken by taker, is
+// the service's: taken by the stage the record names (still that process,
+// if it lives), or, without a record, by the leader of holder's session,
+// which daemonctl's stage is.
+func (v *view) serviceLock(holder, taker int) bool {
+	if r := v.state.Record; r != nil {
+		if taker != r.Stage {
+			return false
+		}
+		start, err := process.StartTicks(taker)
+		return err != nil || r.StageStart == 0 || start == r.StageStart
+	}
+	info, err := process.Get(holder)
+	return err == nil && info.Session == taker
+}
+
+// probe reports whether anyone holds a lock on the file, by trying a
+// shared lock on the view's read-only descriptor for a moment.
+func (v *view) probe() (bool, error) {
+	err := unix.Flock(int(v.file.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+	if err == nil {
+		_ = unix.Flock(int(v.file.Fd()), unix.LOCK_UN)
+		return false, nil
+	}
+	if !errors.Is(err, unix.EWOULDBLOCK) {
+		return false, fmt.Errorf("%s: probe lock: %w", v.state.Path, err)
+	}
+	return true, nil
+}
+
+// starting reports, for a locked file, whether the record shows a start
+// in progress: the stage recorded itself, has not written the PID yet, and
+// still runs.
+func (v *view) starting() bool {
+	r := v.state.Record
+	return r != nil && r.PID == 0 && v.perr != nil && v.stageAlive()
+}
+
+// lockers lists the holders of the service's lock and the takers of other
+// locks on the file, by a scan of /proc (the holders this caller may
+// inspect) and /proc/locks (every lock's taker). A service lock whose
+// holders are all hidden (another user's) shows as the holder 0.
+func (s State) lockers() (holders, foreign []int, err error) {
+	v := &view{state: &s}
+	all, err := process.FlockHolders(s.ID)
+	if errors.Is(err, process.ErrUnsupported) {
+		// No /proc: the lock alone is all there is to go by.
+		return []int{0}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	takers, err := process.FlockTakers(s.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[int]bool{}
+	for _, h := range all {
+		seen[h.Taker] = true
+		if v.serviceLock(h.PID, h.Taker) {
+			holders = append(holders, h.PID)
+		} else if !slices.Contains(foreign, h.Taker) {
+			foreign = append(foreign, h.Taker)
+		}
+	}
+	hidden := false
+	for _, t := range takers {
+		switch {
+		case seen[t]:
+		case s.Record != nil && t != s.Record.Stage:
+			foreign = append(foreign, t)
+		default:
+			hidden = true
+		}
+	}
+	if hidden && len(holders) == 0 {
+		holders = []int{0}
+	}
+	return holders, foreign, nil
+}
+
+// held decides a file whose service lock is held, but not by the PID in
+// the file.
+func (v *view) held(last bool) (State, error) {
+	s := v.state
+	if slices.Equal(s.Holders, []int{0}) {
+		s.Holders = nil
+	}
+	empty := v.perr != nil && v.st.Size == 0 || s.Record != nil && s.Record.PID == 0
+	if v.perr != nil && !empty {
+		return *s, fmt.Errorf("%s: %w", s.Path, v.perr)
+	}
+	if empty {
+		if v.stageAlive() {
+			s.Status = Starting
+			if !last {
+				return *s, errLookAgain
+			}
+			return *s, nil
+		}
+		// The start that took the lock died after forking the daemon and
+		// before writing its PID (unless it wrote just now: look again).
+		if pid, err := readPID(v.file); err == nil && pid != 0 && !last {
+			return *s, errLookAgain
+		}
+		s.Status = Orphaned
+		return *s, nil
+	}
+	if now, err := readPID(v.file); err != nil || now != s.PID {
+		if !last {
+			return *s, errLookAgain // rewritten since it was read
+		}
+	}
+	if slices.Contains(s.Holders, s.PID) {
+		// The main process holds the lock but is exiting (process.Get
+		// calls it gone): an instant from now the lock is free.
+		return *s, errLookAgain
+	}
+	if len(s.Holders) == 0 {
+		// Held, but by nobody this caller can see: another user's
+		// processes, or one that has closed its descriptors and not yet
+		// released the lock as it exits. If the lock is free now, it was
+		// the latter.
+		if locked, err := v.probe(); err == nil && !locked {
+			return *s, errLookAgain
+		}
+	}
+	s.Status = Orphaned
+	return *s, nil
+}
+
+// stageAlive reports whether the start that took the lock still runs.
+func (v *view) stageAlive() bool {
+	r := v.state.Record
+	if r == nil {
+		takers, err := process.FlockTakers(v.state.ID)
+		return err != nil || slices.ContainsFunc(takers, process.Alive)
+	}
+	start, err := process.StartTicks(r.Stage)
+	return err == nil && (r.StageStart == 0 || start == r.StageStart)
+}
+
+// identity is what the record says of a live process.
+type identity int
+
+const (
+	unknown   identity = iota // no trustworthy record of this PID
+	identical                 // exactly the process the record names
+	other                     // provably another process with the same PID
+)
+
+// identity compares the live process info (with its pidfd, or -1) with
+// the record.
+func (v *view) identity(info process.Info, pidfd int) identity {
+	r := v.state.Record
+	if r == nil || r.PID != info.PID || r.PID == 0 {
+		return unknown
+	}
+	if boot, err := process.BootID(); err == nil && r.Boot != "" && boot != r.Boot {
+		return other
+	}
+	if r.ProcID != 0 {
+		var id uint64
+		var err error
+		if pidfd >= 0 {
+			id, err = process.PidfdID(pidfd)
+		} else {
+			id, err = process.ProcID(info.PID)
+		}
+		if err == nil {
+			if id != r.ProcID {
+				return other
+			}
+			return identical
+		}
+	}
+	if r.Start == 0 || info.StartTicks != r.Start {
+		return other
+	}
+	return identical
+}
+
+// unlocked decides a file whose service lock nobody holds.
+func (v *view) unlocked() (State, error) {
+	s := v.state
+	info, err := process.Get(s.PID)
+	switch {
+	case errors.Is(err, process.ErrGone):
+		s.Status = Stale
+		return *s, nil
+	case errors.Is(err, process.ErrUnsupported):
+		// Without /proc, an unlocked file's PID is never believed.
+		s.Status, s.Why = Unverified, "this platform cannot identify processes"
+		return *s, nil
+	case err != nil:
+		return *s, err
+	}
+	s.Process = info
+	switch v.identity(info, -1) {
+	case other:
+		s.Status, s.Reused = Stale, true
+		return *s, nil
+	case unknown:
+		s.Status = Unverified
+		switch {
+		case s.Record != nil && s.Record.PID != s.PID:
+			s.Why = fmt.Sprintf("the file names pid %d, but daemonctl recorded pid %d: it was rewritten", s.PID, s.Record.PID)
+		case v.why != "":
+			s.Why = v.why
+		default:
+			s.Why = "the record is incomplete"
+		}
+		return *s, nil
+	}
+	// Exactly the daemon the stage started, without its lock: believed
+	// only from a file nobody else could have put there (Trust rule 3a).
+	if why := distrust(s.Path, &v.st); why != "" {
+		s.Status, s.Why = Unverified, why
+		return *s, nil
+	}
+	for _, exe := range []string{s.exec, s.program} {
+		if exe == "" {
+			continue
+		}
+		if why := exeMismatch(s.PID, exe); why != "" {
+			s.Status, s.Why = Unverified, why
+			return *s, nil
+		}
+	}
+	s.Status, s.Unlocked = Running, true
+	return *s, nil
+}
+
+// exeMismatch says why pid does not run the program at path ("" when it
+// does): /proc/PID/exe must be that file, or, for a script, its
+// interpreter.
+func exeMismatch(pid int, path string) string {
+	exe, err := process.Exe(pid)
+	if err != nil {
+		return fmt.Sprintf("which program pid %d runs cannot be read (%v)", pid, err)
+	}
+	for _, p := range []string{path, interpreter(path)} {
+		var st unix.Stat_t
+		if p != "" && unix.Stat(p, &st) == nil && (process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}) == exe {
+			return ""
+		}
+	}
+	return fmt.Sprintf("pid %d does not run %s", pid, path)
+}
+
+// interpreter is the program a script at path names in its #! line, ""
+// for anything else.
+func interpreter(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReaderSize(f, 256).ReadSlice('\n')
+	rest, ok := bytes.CutPrefix(line, []byte("#!"))
+	if !ok {
+		return ""
+	}
+	fields := bytes.Fields(rest)
+	if len(fields) == 0 {
+		return ""
+	}
+	return string(fields[0])
+}
+
+// examineLocked decides a file whose lock the caller holds exclusively
+// (Acquire, RemoveStale): no service lock can be held, so only a daemon
+// that closed its lock descriptor, or a process nobody can vouch for, can
+// be in the way.
+func examineLocked(f *File) (State, error) {
+	state := State{Status: NotRunning, Path: f.path}
+	v, err := newView(&state, f.lock)
+	if err != nil {
+		return state, err
+	}
+	if v.perr != nil {
+		state.Status = Stale // empty or garbage under our lock: nobody runs
+		return state, nil
+	}
+	return v.unlocked()
+}
+
+// Owns reports whether pid, found by Inspect, is still one of the
+// service's processes: it holds the service's lock, or it is exactly the
+// daemon the record names (for Unlocked). Call it after opening a pidfd on
+// pid (pidfd, or -1), to close the window in which the PID could have
+// been reused: from then on the pidfd cannot move to another process.
+func (s State) Owns(pid, pidfd int) bool {
+	v := &view{state: &s}
+	if taker, err := process.LockTaker(pid, s.ID); taker != 0 {
+		return v.serviceLock(pid, taker)
+	} else if errors.Is(err, fs.ErrPermission) && s.Record != nil && pid == s.PID {
+		info, err := process.Get(pid)
+		return err == nil && v.identity(info, pidfd) == identical
+	}
+	if s.Status != Running || !s.Unlocked || pid != s.PID {
+		return false
+	}
+	info, err := process.Get(pid)
+	return err == nil && v.identity(info, pidfd) == identical
+}
+
+// LockHeld reports whether the service's lock is still held on the file
+// Inspect found. A file that is gone, or replaced, counts as free: the
+// file the daemon held is no longer there.
+func (s State) LockHeld() (bool, error) {
+	if !sameInode(s.Path, s.ID) {
+		return false, nil
+	}
+	f, err := os.OpenFile(s.Path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || uint64(st.Dev) != s.ID.Dev || st.Ino != s.ID.Ino {
+		return false, nil
+	}
+	v := &view{state: &s, file: f}
+	if locked, err := v.probe(); err != nil || !locked {
+		return false, err
+	}
+	holders, _, err := s.lockers()
+	return len(holders) > 0, err
+}
+
+// ServiceHolders lists the processes holding the service's lock that the
+// caller may see.
+func (s State) ServiceHolders() ([]int, error) {
+	holders, _, err := s.lockers()
+	return slices.DeleteFunc(holders, func(pid int) bool { return pid == 0 }), err
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -33,49 +34,119 @@ const maxSize = 32
 
 // File is a pidfile whose lock this process holds.
 type File struct {
-	file *os.File
-	path string
-	id   process.FileID
+	// lock is a read-only descriptor that holds the flock: the one a
+	// daemon inherits, through which it can neither change the PID nor the
+	// record (Trust rule 1).
+	lock *os.File
+	// write is a read-write descriptor of the same file, kept by the stage
+	// until Commit; nil in a daemon that adopted its lock.
+	write *os.File
+	start *startLock
+	path  string
+	id    process.FileID
+	rec   Record
 }
 
-// Acquire opens path (creating it with Mode if missing), takes an exclusive
-// flock without waiting, and checks that the path still names the locked
-// inode. On success the caller holds the lock, the file is unchanged (use
-// WritePID), and no live process recorded in it runs without its lock.
+// Acquire takes the pidfile at path for a start, as daemonctl's launcher
+// stage does: it takes the start lock beside the file (see startLock),
+// opens or creates the file with Mode, takes an exclusive flock on a
+// read-only descriptor, checks that the path still names the locked
+// inode, empties the file and records this process as the lock's taker.
+// Write the PID with Commit, which also lets other starts proceed.
 //
-// On failure nothing is written, truncated or removed. Errors: ErrLocked (a
-// *PIDError naming the PID in the file, 0 when unreadable) when another
-// process holds the lock; ErrRunningUnlocked (a *PIDError) when the lock is
-// free but the recorded daemon is alive; ErrSymlink, ErrNotRegular,
-// ErrHardLink, ErrUnsafe and ErrNoDirectory for a path that must not be
-// used; fs.ErrPermission when it may not be opened.
+// A file whose lock is held by someone other than the service (a reader
+// who locked the world-readable file, a status probe lasting too long) is
+// replaced by a new file, under the start lock, so nobody can keep a
+// service from starting that way.
+//
+// On failure nothing is written, truncated or removed, and the error says
+// why: a *BusyError (matching ErrRunning, ErrStarting, ErrOrphaned or
+// ErrUnverified) when the service is there or a live process in the file
+// cannot be vouched for; ErrLocked when the file is locked and cannot be
+// replaced; ErrSymlink, ErrNotRegular, ErrHardLink, ErrUnsafe,
+// ErrNoDirectory, ErrNameTooLong and ErrStartLock for a path that must not
+// be used; fs.ErrPermission when it may not be opened.
 func Acquire(path string) (*File, error) {
-	f, err := lock(path, os.O_CREATE)
+	start, err := takeStartLock(path)
 	if err != nil {
 		return nil, err
 	}
-	pid, err := readPID(f.file)
-	if err == nil && pid != os.Getpid() {
-		if ownerAlive(f.file, pid) {
-			f.file.Close()
-			return nil, &PIDError{Path: path, PID: pid, Err: ErrRunningUnlocked}
-		}
+	f, err := acquire(path, start != nil)
+	if err != nil {
+		start.release()
+		return nil, err
 	}
-	if st, err := f.file.Stat(); err == nil && st.Mode().Perm()&^Mode != 0 && ownedByMe(st) {
-		// A file left world-writable by someone else's umask: narrow it.
-		_ = f.file.Chmod(st.Mode().Perm() & Mode)
-	}
+	f.start = start
 	return f, nil
 }
 
-// lock opens path and takes the exclusive lock, retrying when the path was
-// replaced or removed between open and flock. With create (os.O_CREATE,
-// from Acquire) it locks the read-write descriptor a daemon will hold.
-// Without it (RemoveStale) it locks a read-only descriptor, after the
-// checks for writing: a lock on a read-only descriptor is never taken for
-// the service's (process.HoldsFlock), so a stop holding it for a moment
-// is never signalled by a concurrent stop.
-func lock(path string, create int) (*File, error) {
+// foreignRetries is how many times Acquire tries again to lock a file
+// whose lock is not the service's before it replaces the file: a status
+// or stop probe holds its lock for microseconds.
+const foreignRetries = 20
+
+// acquire is Acquire under the start lock (when replace is set; without
+// one, a file locked by others cannot be replaced).
+func acquire(path string, replace bool) (*File, error) {
+	pause := 200 * time.Microsecond
+	for attempt := 0; ; attempt++ {
+		f, err := lock(path, true)
+		if err == nil {
+			st, err := examineLocked(f)
+			if err != nil {
+				f.Close()
+				return nil, err
+			}
+			if st.Status == Running || st.Status == Unverified {
+				// A daemon that closed its lock descriptor, or a live
+				// process nobody can vouch for: never a second instance.
+				f.Close()
+				return nil, &BusyError{State: st}
+			}
+			if err := f.prepare(); err != nil {
+				f.Close()
+				return nil, err
+			}
+			return f, nil
+		}
+		if !errors.Is(err, ErrLocked) {
+			return nil, err
+		}
+		st, ierr := look(path, true)
+		if ierr != nil && !errors.Is(ierr, ErrInvalid) {
+			return nil, ierr
+		}
+		switch st.Status {
+		case Running, Starting, Orphaned, Unverified:
+			if ierr == nil {
+				return nil, &BusyError{State: st}
+			}
+		case NotRunning:
+			continue // removed meanwhile: create it
+		}
+		// Locked, but not by the service (or garbage under a lock).
+		if attempt < foreignRetries {
+			time.Sleep(pause)
+			pause = min(2*pause, 5*time.Millisecond)
+			continue
+		}
+		if !replace {
+			return nil, err
+		}
+		return replaceFile(path)
+	}
+}
+
+// lock opens path and takes the exclusive lock on a read-only descriptor,
+// retrying when the path was replaced or removed between open and flock.
+// With forWrite (Acquire) it creates the file if missing and also keeps a
+// read-write descriptor for Commit; without it (RemoveStale) it locks a
+// read-only descriptor only, after the checks for writing.
+func lock(path string, forWrite bool) (*File, error) {
+	create := 0
+	if forWrite {
+		create = os.O_CREATE
+	}
 	for attempt := 0; ; attempt++ {
 		file, err := openChecked(path, os.O_RDWR|create)
 		if err != nil {
@@ -86,25 +157,24 @@ func lock(path string, create int) (*File, error) {
 			file.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if create == 0 {
-			checked := file
-			file, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-			checked.Close()
-			if err != nil {
-				return nil, classifyOpen(path, err)
-			}
-			var ro unix.Stat_t
-			if err := unix.Fstat(int(file.Fd()), &ro); err != nil || ro.Dev != st.Dev || ro.Ino != st.Ino {
-				file.Close()
-				if attempt == 10 {
-					return nil, fmt.Errorf("%s: replaced repeatedly while locking", path)
-				}
-				continue // replaced between the two opens
-			}
-		}
-		if err := unix.Flock(int(file.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			pid, _ := readPID(file)
+		ro, err := reopenReadOnly(file, path, &st)
+		if err != nil {
 			file.Close()
+			if errors.Is(err, errReplaced) && attempt < 10 {
+				continue
+			}
+			return nil, err
+		}
+		if !forWrite {
+			file.Close()
+			file = nil
+		}
+		if err := unix.Flock(int(ro.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			pid, _ := readPID(ro)
+			ro.Close()
+			if file != nil {
+				file.Close()
+			}
 			if errors.Is(err, unix.EWOULDBLOCK) {
 				return nil, &PIDError{Path: path, PID: pid, Err: ErrLocked}
 			}
@@ -112,15 +182,110 @@ func lock(path string, create int) (*File, error) {
 		}
 		id := process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}
 		if sameInode(path, id) {
-			return &File{file: file, path: path, id: id}, nil
+			return &File{lock: ro, write: file, path: path, id: id}, nil
 		}
 		// The file we locked was removed or replaced by its previous owner
 		// after we opened it; its lock is meaningless. Try the new one.
-		file.Close()
+		ro.Close()
+		if file != nil {
+			file.Close()
+		}
 		if attempt == 10 {
 			return nil, fmt.Errorf("%s: replaced repeatedly while locking", path)
 		}
 	}
+}
+
+// errReplaced means the path named another file when it was opened again.
+var errReplaced = errors.New("replaced while opening")
+
+// replaceFile puts a new, locked pidfile in place of path, whose lock is
+// not the service's: a fresh file in the same directory, locked before it
+// is renamed over path. The old file keeps its lock and its locker, but
+// no longer names the service. Only called under the start lock, so no
+// other start can be acting on path meanwhile.
+func replaceFile(path string) (*File, error) {
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d.tmp", filepath.Base(path), os.Getpid()))
+	_ = os.Remove(tmp) // left by a start killed here with this PID: the start lock is ours
+	file, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, Mode)
+	if err != nil {
+		return nil, fmt.Errorf("%s: locked by another process, and replacing it failed: %w", path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(file.Fd()), &st); err != nil {
+		file.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("%s: %w", tmp, err)
+	}
+	ro, err := reopenReadOnly(file, tmp, &st)
+	if err == nil {
+		err = unix.Flock(int(ro.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != nil {
+			ro.Close()
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+		if err != nil {
+			ro.Close()
+		}
+	}
+	if err != nil {
+		file.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("%s: locked by another process, and replacing it failed: %w", path, err)
+	}
+	f := &File{lock: ro, write: file, path: path, id: process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}}
+	if err := f.prepare(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// prepare empties the locked file and records this process as the lock's
+// taker, with the file's place: from here on readers see a start in
+// progress.
+func (f *File) prepare() error {
+	rec, err := newRecord(f.path)
+	if err != nil {
+		return err
+	}
+	if err := f.write.Truncate(0); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(f.write.Fd()), &st) == nil && st.Uid == uint32(os.Geteuid()) && st.Mode&0o7777&^Mode != 0 {
+		// A file left group- or world-writable by someone's umask: narrow
+		// it, or nobody could trust it.
+		_ = f.write.Chmod(Mode)
+	}
+	if err := writeRecord(int(f.write.Fd()), rec); err != nil {
+		return fmt.Errorf("%s: recording the start: %w", f.path, err)
+	}
+	f.rec = rec
+	return nil
+}
+
+// newRecord is the record of a start by this process of the pidfile at
+// path, before the daemon exists.
+func newRecord(path string) (Record, error) {
+	me, err := process.Get(os.Getpid())
+	if err != nil && !errors.Is(err, process.ErrUnsupported) {
+		return Record{}, err
+	}
+	boot, _ := process.BootID()
+	var d unix.Stat_t
+	if err := unix.Stat(filepath.Dir(path), &d); err != nil {
+		return Record{}, fmt.Errorf("%s: %w", filepath.Dir(path), err)
+	}
+	return Record{
+		Stage:      os.Getpid(),
+		StageStart: me.StartTicks,
+		Boot:       boot,
+		Dir:        process.FileID{Dev: uint64(d.Dev), Ino: d.Ino},
+		Name:       filepath.Base(path),
+	}, nil
 }
 
 // openChecked opens path without following a final symlink, refusing
@@ -160,6 +325,8 @@ func classifyOpen(path string, err error) error {
 		return fmt.Errorf("%s: %w", path, ErrSymlink)
 	case errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENXIO):
 		return fmt.Errorf("%s: %w", path, ErrNotRegular)
+	case errors.Is(err, unix.ENAMETOOLONG):
+		return fmt.Errorf("%w (%d bytes)", ErrNameTooLong, len(path))
 	case errors.Is(err, fs.ErrNotExist):
 		if _, derr := os.Stat(filepath.Dir(path)); derr != nil {
 			return fmt.Errorf("%s: %w", filepath.Dir(path), ErrNoDirectory)
@@ -189,21 +356,6 @@ func worldWritableDir(path string) bool {
 func sameInode(path string, id process.FileID) bool {
 	var st unix.Stat_t
 	return unix.Lstat(path, &st) == nil && uint64(st.Dev) == id.Dev && st.Ino == id.Ino
-}
-
-// ownerAlive reports whether pid, read from the unlocked file f, is a live
-// process that started before f was last written: the daemon that wrote it,
-// now running without its lock. A reused PID always started later.
-func ownerAlive(f *os.File, pid int) bool {
-	info, err := process.Get(pid)
-	if err != nil {
-		return errors.Is(err, process.ErrUnsupported) // without /proc, alive is all we know
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return true // cannot tell: the safe answer
-	}
-	return !info.Started.After(st.ModTime().Add(process.TickMargin))
 }
 
 // readPID reads and parses the whole file from offset 0.
@@ -257,24 +409,46 @@ func invalid(b []byte) error {
 // Path is the file's path as given to Acquire.
 func (f *File) Path() string { return f.path }
 
-// OSFile is the locked descriptor, for passing to a child that is to
-// inherit the lock (exec.Cmd.ExtraFiles).
-func (f *File) OSFile() *os.File { return f.file }
+// LockFile is the read-only descriptor that holds the lock, for passing to
+// a child that is to inherit it (exec.Cmd.ExtraFiles).
+func (f *File) LockFile() *os.File { return f.lock }
 
-// WritePID replaces the contents with "PID\n". The write is not synced:
-// after a crash nobody holds the lock, so the contents no longer matter.
-func (f *File) WritePID(pid int) error {
-	if err := f.file.Truncate(0); err != nil {
+// Commit records pid as the process the file names, with its exact
+// identity (start time and pidfd inode), writes "PID\n", closes the
+// read-write descriptor and lets other starts of the file proceed. pid is
+// a child of this process not yet waited for, or this process itself, so
+// it cannot have been reused. The write is not synced: after a crash
+// nobody holds the lock, so the contents no longer matter.
+func (f *File) Commit(pid int) error {
+	defer f.start.release()
+	if f.write == nil {
+		return fmt.Errorf("%s: not open for writing", f.path)
+	}
+	rec := f.rec
+	rec.PID = pid
+	info, err := process.Get(pid)
+	if err != nil && !errors.Is(err, process.ErrUnsupported) {
+		return fmt.Errorf("%s: pid %d: %w", f.path, pid, err)
+	}
+	rec.Start = info.StartTicks
+	rec.ProcID = procID(pid)
+	if err := writeRecord(int(f.write.Fd()), rec); err != nil {
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
-	if _, err := f.file.WriteAt([]byte(strconv.Itoa(pid)+"\n"), 0); err != nil {
+	f.rec = rec
+	if err := f.write.Truncate(0); err != nil {
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
-	return nil
+	if _, err := f.write.WriteAt([]byte(strconv.Itoa(pid)+"\n"), 0); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	err = f.write.Close()
+	f.write = nil
+	return err
 }
 
 // Release removes the file, if the path still names the locked inode, and
-// closes the descriptor. The lock itself is dropped only when every
+// closes the descriptors. The lock itself is dropped only when every
 // descriptor sharing it (in children, say) is closed too.
 func (f *File) Release() error {
 	var err error
@@ -283,29 +457,40 @@ func (f *File) Release() error {
 			err = rerr
 		}
 	}
-	if cerr := f.file.Close(); err == nil {
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// Close closes the descriptor without removing the file.
-func (f *File) Close() error { return f.file.Close() }
+// Close closes the descriptors without removing the file, and lets other
+// starts proceed if Commit has not.
+func (f *File) Close() error {
+	f.start.release()
+	if f.write != nil {
+		f.write.Close()
+		f.write = nil
+	}
+	return f.lock.Close()
+}
 
-// RemoveStale removes path if nobody holds its lock and the process it
-// names is not alive and ours. It reports whether it removed the file. A
-// missing file is (false, nil); a locked file is (false, ErrLocked).
+// RemoveStale removes path if nobody holds its lock and no live process
+// recorded in it is, or may be, the daemon. It reports whether it removed
+// the file. A missing file is (false, nil); a locked file is (false,
+// ErrLocked); a live daemon without its lock, or a live process nobody can
+// vouch for, is (false, *BusyError).
 func RemoveStale(path string) (bool, error) {
-	f, err := lock(path, 0)
+	f, err := lock(path, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNoDirectory) {
 			return false, nil
 		}
 		return false, err
 	}
-	if pid, err := readPID(f.file); err == nil && ownerAlive(f.file, pid) {
-		f.file.Close()
-		return false, &PIDError{Path: path, PID: pid, Err: ErrRunningUnlocked}
+	st, err := examineLocked(f)
+	if err == nil && (st.Status == Running || st.Status == Unverified) {
+		f.Close()
+		return false, &BusyError{State: st}
 	}
 	return true, f.Release()
 }
@@ -313,7 +498,8 @@ func RemoveStale(path string) (bool, error) {
 // Adopt takes over descriptor fd, inherited from the launcher, as the locked
 // pidfile at path. It confirms that fd is that file and holds its lock (a
 // flock on a descriptor whose open file description already holds it
-// succeeds at once), and marks fd close-on-exec.
+// succeeds at once), and marks fd close-on-exec. The file is written by
+// the launcher, never through this descriptor, which is read-only.
 func Adopt(fd uintptr, path string) (*File, error) {
 	// Fstat before wrapping: an *os.File on a descriptor that is not open
 	// would, when collected, close whatever file later gets that number.
@@ -332,5 +518,5 @@ func Adopt(fd uintptr, path string) (*File, error) {
 		return nil, &PIDError{Path: path, Err: ErrLocked}
 	}
 	unix.CloseOnExec(int(fd))
-	return &File{file: file, path: path, id: id}, nil
+	return &File{lock: file, path: path, id: id}, nil
 }

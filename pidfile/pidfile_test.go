@@ -2,11 +2,13 @@ package pidfile
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -85,6 +87,58 @@ func lockElsewhere(t *testing.T, path string) *os.File {
 	return f
 }
 
+// foreignLock makes another process (flock(1)) open path itself and take
+// a lock on it, as any user who can read the file can; it returns that
+// process's PID, the lock's taker. The process is killed when the test
+// ends.
+func foreignLock(t testing.TB, path string, shared bool) int {
+	t.Helper()
+	mode := "-x"
+	if shared {
+		mode = "-s"
+	}
+	cmd := exec.Command("flock", mode, "-n", path, "sh", "-c", "echo locked; exec sleep 100")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make([]byte, 7)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "locked\n" {
+		t.Fatalf("flock %s: %q, %v", path, line, err)
+	}
+	return cmd.Process.Pid
+}
+
+// startDaemon does what daemonctl's launcher stage does: it acquires the
+// pidfile, starts a child (sleep) that inherits the read-only lock
+// descriptor, commits the child's PID and lets go of its own copy. With
+// inherit unset the child does not get the lock: a daemon that closed its
+// inherited descriptors.
+func startDaemon(t testing.TB, path string, inherit bool) *exec.Cmd {
+	t.Helper()
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*os.File
+	if inherit {
+		files = append(files, f.LockFile())
+	}
+	cmd := startSleeper(t, files...)
+	if err := f.Commit(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return cmd
+}
+
 // startSleeper starts a child that sleeps, inheriting files as descriptors
 // 3, 4, ...; it is killed (through its pidfd, never by name) and reaped
 // when the test ends.
@@ -102,14 +156,13 @@ func startSleeper(t testing.TB, files ...*os.File) *exec.Cmd {
 	return cmd
 }
 
-// reapedPID returns the PID of a child that has exited and been reaped.
-func reapedPID(t *testing.T) int {
+func inspect(t *testing.T, path string) State {
 	t.Helper()
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
+	st, err := Inspect(path)
+	if err != nil {
+		t.Fatalf("Inspect(%s): %v", path, err)
 	}
-	return cmd.Process.Pid
+	return st
 }
 
 func readFile(t *testing.T, path string) string {
@@ -121,7 +174,7 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func TestAcquireWriteRelease(t *testing.T) {
+func TestAcquireCommitRelease(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "web.pid")
 	f, err := Acquire(path)
 	if err != nil {
@@ -131,23 +184,38 @@ func TestAcquireWriteRelease(t *testing.T) {
 		t.Errorf("Path() = %q, want %q", f.Path(), path)
 	}
 	if got := readFile(t, path); got != "" {
-		t.Errorf("a new pidfile holds %q before WritePID", got)
+		t.Errorf("a new pidfile holds %q before Commit", got)
 	}
-	if err := f.WritePID(123456); err != nil {
+	// The lock is on a read-only descriptor: the one a daemon inherits,
+	// through which it cannot rewrite the file.
+	if flags, err := unix.FcntlInt(f.LockFile().Fd(), unix.F_GETFL, 0); err != nil || flags&unix.O_ACCMODE != unix.O_RDONLY {
+		t.Errorf("lock descriptor flags = %#o, %v; want read-only", flags, err)
+	}
+	if _, err := f.LockFile().Write([]byte("1\n")); err == nil {
+		t.Error("wrote through the lock descriptor")
+	}
+	// Until Commit, another start waits for this one; a start in
+	// progress reads as Starting.
+	if st := inspect(t, path); st.Status != Starting {
+		t.Errorf("before Commit: %v, want starting", st.Status)
+	}
+	child := startSleeper(t, f.LockFile())
+	if err := f.Commit(child.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.WritePID(4242); err != nil { // shorter: the tail must go
-		t.Fatal(err)
+	want := strconv.Itoa(child.Process.Pid) + "\n"
+	if got := readFile(t, path); got != want {
+		t.Errorf("contents = %q, want %q", got, want)
 	}
-	if got := readFile(t, path); got != "4242\n" {
-		t.Errorf("contents = %q, want %q", got, "4242\n")
+	if _, err := os.Lstat(startLockPath(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("start lock left after Commit: %v", err)
 	}
-	// The lock is held: a second acquirer (another open file description)
-	// is refused and names the PID.
+	// The lock is held: a second start is refused as "running" and names
+	// the PID.
 	_, err = Acquire(path)
-	var pe *PIDError
-	if !errors.Is(err, ErrLocked) || !errors.As(err, &pe) || pe.PID != 4242 {
-		t.Fatalf("second Acquire: %v, want ErrLocked naming pid 4242", err)
+	var busy *BusyError
+	if !errors.Is(err, ErrRunning) || !errors.As(err, &busy) || busy.State.PID != child.Process.Pid {
+		t.Fatalf("second Acquire: %v, want ErrRunning naming pid %d", err, child.Process.Pid)
 	}
 	if err := f.Release(); err != nil {
 		t.Fatal(err)
@@ -155,24 +223,19 @@ func TestAcquireWriteRelease(t *testing.T) {
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("pidfile still there after Release: %v", err)
 	}
-	// The lock went with it: the next start gets it.
-	again, err := Acquire(path)
-	if err != nil {
-		t.Fatalf("Acquire after Release: %v", err)
-	}
-	again.Release()
 }
 
 func TestAcquireOwnPIDInFile(t *testing.T) {
-	// A pidfile naming this very process (left by Close, or written by a
-	// launcher that then execs) is not someone else's running daemon.
+	// A pidfile naming this very process, without a record, written by
+	// someone and left unlocked: nobody can vouch that it is the daemon,
+	// so no start may take the file.
 	path := filepath.Join(t.TempDir(), "self.pid")
 	writeOld(t, path, strconv.Itoa(os.Getpid())+"\n")
-	f, err := Acquire(path)
-	if err != nil {
-		t.Fatalf("Acquire: %v", err)
+	before := takeSnapshot(t, path)
+	if _, err := Acquire(path); !errors.Is(err, ErrUnverified) {
+		t.Fatalf("Acquire: %v, want ErrUnverified", err)
 	}
-	f.Close()
+	assertUntouched(t, path, before)
 }
 
 func TestAcquireNewFileMode(t *testing.T) {
@@ -194,40 +257,17 @@ func TestAcquireNewFileMode(t *testing.T) {
 	}
 }
 
-func TestAcquireNarrowsWorldWritableFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "wide.pid")
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Acquire(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o644 {
-		t.Errorf("mode after Acquire = %v, want 0644", st.Mode().Perm())
-	}
-}
-
 func TestAcquireLockedTouchesNothing(t *testing.T) {
 	// go-daemon's bug: the second start, losing the race, deleted (or
 	// truncated) the running daemon's pidfile.
 	path := filepath.Join(t.TempDir(), "busy.pid")
-	writeOld(t, path, "4242\n")
-	lockElsewhere(t, path)
+	daemon := startDaemon(t, path, true)
 	before := takeSnapshot(t, path)
 
 	_, err := Acquire(path)
-	var pe *PIDError
-	if !errors.Is(err, ErrLocked) || !errors.As(err, &pe) || pe.PID != 4242 || pe.Path != path {
-		t.Errorf("Acquire: %v, want ErrLocked naming %s and pid 4242", err, path)
+	var busy *BusyError
+	if !errors.Is(err, ErrRunning) || !errors.Is(err, ErrLocked) || !errors.As(err, &busy) || busy.State.PID != daemon.Process.Pid {
+		t.Errorf("Acquire: %v, want ErrRunning naming pid %d", err, daemon.Process.Pid)
 	}
 	assertUntouched(t, path, before)
 
@@ -238,18 +278,97 @@ func TestAcquireLockedTouchesNothing(t *testing.T) {
 	assertUntouched(t, path, before)
 }
 
-func TestAcquireLockedGarbage(t *testing.T) {
-	// The holder's file is unreadable as a PID: still ErrLocked, PID 0.
-	path := filepath.Join(t.TempDir(), "busy.pid")
-	writeOld(t, path, "garbage")
-	lockElsewhere(t, path)
-	before := takeSnapshot(t, path)
-	_, err := Acquire(path)
-	var pe *PIDError
-	if !errors.Is(err, ErrLocked) || !errors.As(err, &pe) || pe.PID != 0 {
-		t.Errorf("Acquire: %v, want ErrLocked with pid 0", err)
+func TestAcquireReplacesAForeignLock(t *testing.T) {
+	// Anyone who can read the 0644 pidfile can flock it. Such a lock is
+	// not the service's: it must not keep the service from starting.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	old := startDaemon(t, path, true)
+	_ = old.Process.Kill()
+	_ = old.Wait()
+	oldID := fileID(t, path)
+	for _, shared := range []bool{true, false} {
+		locker := foreignLock(t, path, shared)
+		// (A shared lock does not stop Inspect's shared probe, so only an
+		// exclusive one is seen and named.)
+		st := inspect(t, path)
+		if st.Status != Stale || !shared && !slices.Equal(st.Foreign, []int{locker}) {
+			t.Fatalf("Inspect = %v (foreign %v), want dead, with the lock of %d not the service's", st.Status, st.Foreign, locker)
+		}
+		f, err := Acquire(path)
+		if err != nil {
+			t.Fatalf("Acquire past a foreign lock: %v", err)
+		}
+		if id := fileID(t, path); id == oldID {
+			t.Error("the foreign-locked file was not replaced")
+		}
+		child := startSleeper(t, f.LockFile())
+		if err := f.Commit(child.Process.Pid); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if st := inspect(t, path); st.Status != Running || st.PID != child.Process.Pid {
+			t.Errorf("after the replacing start: %v pid %d, want running pid %d", st.Status, st.PID, child.Process.Pid)
+		}
+		_ = child.Process.Kill()
+		_ = child.Wait()
+		oldID = fileID(t, path)
 	}
-	assertUntouched(t, path, before)
+	// Nothing but the pidfile is left in the directory.
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %v, want only web.pid", entries)
+	}
+}
+
+func TestAcquireWaitsForAnotherStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web.pid")
+	first, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		f, err := Acquire(path)
+		if err == nil {
+			f.Close()
+		}
+		second <- err
+	}()
+	child := startSleeper(t, first.LockFile())
+	select {
+	case err := <-second:
+		t.Fatalf("second Acquire returned %v while the first start had not committed", err)
+	default:
+	}
+	if err := first.Commit(child.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	if err := <-second; !errors.Is(err, ErrRunning) {
+		t.Errorf("second Acquire: %v, want ErrRunning", err)
+	}
+}
+
+func TestStartLockOfAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	lock := startLockPath(path)
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(lock, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Acquire(path); !errors.Is(err, ErrStartLock) {
+		t.Errorf("Acquire with another user's start lock: %v, want ErrStartLock", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Acquire created the pidfile: %v", err)
+	}
 }
 
 func TestAcquireRefusesSymlink(t *testing.T) {
@@ -393,7 +512,8 @@ func TestAcquireUnsafeInWorldWritableDir(t *testing.T) {
 	} else {
 		f.Release()
 	}
-	// and so is another user's file in a directory only we can write.
+	// and so is another user's (empty) file in a directory only we can
+	// write.
 	safeDir := t.TempDir()
 	theirs := filepath.Join(safeDir, "theirs.pid")
 	writeOld(t, theirs, "")
@@ -414,7 +534,7 @@ func TestReleaseOnlyRemovesItsOwnInode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.WritePID(4242); err != nil {
+	if err := f.Commit(os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
 	// The file is renamed away and a new one takes its name (another
@@ -429,7 +549,7 @@ func TestReleaseOnlyRemovesItsOwnInode(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertUntouched(t, path, before)
-	if got := readFile(t, moved); got != "4242\n" {
+	if got := readFile(t, moved); got != strconv.Itoa(os.Getpid())+"\n" {
 		t.Errorf("renamed file = %q, want it left alone", got)
 	}
 }
@@ -440,12 +560,12 @@ func TestCloseKeepsFileAndDropsLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.WritePID(os.Getpid()); err != nil {
+	if err := f.Commit(os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
-	id := fileID(t, path)
-	if locked, err := Locked(path, id); !locked || err != nil {
-		t.Errorf("Locked while held = %v, %v; want true", locked, err)
+	st := inspect(t, path)
+	if held, err := st.LockHeld(); !held || err != nil {
+		t.Errorf("LockHeld while held = %v, %v; want true", held, err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -453,33 +573,26 @@ func TestCloseKeepsFileAndDropsLock(t *testing.T) {
 	if got := readFile(t, path); got != strconv.Itoa(os.Getpid())+"\n" {
 		t.Errorf("contents after Close = %q", got)
 	}
-	if locked, err := Locked(path, id); locked || err != nil {
-		t.Errorf("Locked after Close = %v, %v; want false", locked, err)
+	if held, err := st.LockHeld(); held || err != nil {
+		t.Errorf("LockHeld after Close = %v, %v; want false", held, err)
 	}
 }
 
-func TestLockedFollowsTheInode(t *testing.T) {
+func TestLockHeldFollowsTheInode(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "web.pid")
-	f, err := Acquire(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	id := fileID(t, path)
+	startDaemon(t, path, true)
+	st := inspect(t, path)
 	// The held file is renamed away; the path now names a new, unlocked file.
 	if err := os.Rename(path, path+".old"); err != nil {
 		t.Fatal(err)
 	}
-	if locked, err := Locked(path, id); locked || err != nil {
-		t.Errorf("Locked(renamed away) = %v, %v; want false", locked, err)
+	if held, err := st.LockHeld(); held || err != nil {
+		t.Errorf("LockHeld(renamed away) = %v, %v; want false", held, err)
 	}
 	writeOld(t, path, "")
-	if locked, err := Locked(path, id); locked || err != nil {
-		t.Errorf("Locked(replaced) = %v, %v; want false", locked, err)
-	}
-	if locked, err := Locked(path+".old", id); !locked || err != nil {
-		t.Errorf("Locked(held inode under its new name) = %v, %v; want true", locked, err)
+	if held, err := st.LockHeld(); held || err != nil {
+		t.Errorf("LockHeld(replaced) = %v, %v; want false", held, err)
 	}
 }
 
@@ -495,7 +608,9 @@ func TestRemoveStale(t *testing.T) {
 	}
 
 	dead := filepath.Join(dir, "dead.pid")
-	writeOld(t, dead, strconv.Itoa(reapedPID(t))+"\n")
+	daemon := startDaemon(t, dead, true)
+	_ = daemon.Process.Kill()
+	_ = daemon.Wait()
 	if removed, err := RemoveStale(dead); !removed || err != nil {
 		t.Errorf("RemoveStale(dead pid) = %v, %v; want true, nil", removed, err)
 	}
@@ -531,11 +646,11 @@ func TestAdopt(t *testing.T) {
 	if err != nil || flags&unix.FD_CLOEXEC == 0 {
 		t.Errorf("adopted descriptor flags = %#x, %v; want close-on-exec", flags, err)
 	}
-	if err := f.WritePID(4242); err != nil {
+	if err := f.Release(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, path); got != "4242\n" {
-		t.Errorf("contents = %q", got)
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Release left the file: %v", err)
 	}
 }
 
@@ -620,14 +735,14 @@ func TestAdoptClosedDescriptor(t *testing.T) {
 	}
 }
 
-func BenchmarkAcquireRelease(b *testing.B) {
+func BenchmarkAcquireCommitRelease(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bench.pid")
 	for b.Loop() {
 		f, err := Acquire(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := f.WritePID(4242); err != nil {
+		if err := f.Commit(os.Getpid()); err != nil {
 			b.Fatal(err)
 		}
 		if err := f.Release(); err != nil {

@@ -1,7 +1,8 @@
 // Package process reads what the kernel knows about a process: whether it is
-// alive, when it started, its command line, and which processes hold a flock
-// on a given file. On Linux the answers come from /proc; elsewhere the
-// functions return ErrUnsupported so callers can fall back to the lock alone.
+// alive, when it started, its command line, which executable it runs, and
+// which processes hold a flock on a given file and who took it. On Linux
+// the answers come from /proc; elsewhere the functions return
+// ErrUnsupported so callers can fall back to the lock alone.
 package process
 
 import "time"
@@ -11,8 +12,12 @@ type Info struct {
 	PID     int
 	PPID    int
 	Session int
-	// Started is the process's start time in wall-clock time. Its resolution
-	// is one clock tick (10 ms on Linux).
+	// StartTicks is the process's start time in clock ticks since boot,
+	// exactly as the kernel records it (stat(5) field 22): with the PID it
+	// names one process of this boot, up to the 10 ms a tick lasts.
+	StartTicks uint64
+	// Started is StartTicks in wall-clock time, for people. It moves when
+	// the wall clock is set, so identity checks use StartTicks.
 	Started time.Time
 	// Command is the argument vector, empty for kernel threads.
 	Command []string
@@ -26,7 +31,11 @@ type FileID struct {
 	Ino uint64
 }
 
-// TickMargin is how far apart two instants may be and still be taken as
-// "the same moment" when one of them comes from a process start time, which
-// the kernel rounds down to a clock tick.
-const TickMargin = 20 * time.Millisecond
+// Holder is a process that has a descriptor whose open file description
+// holds a flock, and the PID the kernel recorded as the lock's taker: the
+// process that called flock, which every sharer of the description shows,
+// even after the taker has exited.
+type Holder struct {
+	PID   int
+	Taker int
+}

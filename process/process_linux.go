@@ -52,6 +52,7 @@ func Get(pid int) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("pid %d: bad start time %q", pid, fields[19])
 	}
+	info.StartTicks = ticks
 	info.Started = bootTime().Add(time.Duration(ticks) * time.Second / clockTicks)
 	// Field 24, rss, in pages: read here, the status table needs no
 	// second /proc file per process.
@@ -65,6 +66,24 @@ func Get(pid int) (Info, error) {
 		}
 	}
 	return info, nil
+}
+
+// StartTicks returns pid's start time in clock ticks since boot (see
+// Info.StartTicks), reading only /proc/PID/stat. It returns ErrGone as
+// Get does.
+func StartTicks(pid int) (uint64, error) {
+	stat, err := readProc("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, ErrGone)
+	}
+	fields, err := statFields(stat)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	if fields[0] == "Z" || fields[0] == "X" || fields[0] == "x" {
+		return 0, fmt.Errorf("pid %d is a zombie: %w", pid, ErrGone)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
 }
 
 // readProc reads a small /proc file with one open, reads until EOF and a
@@ -136,47 +155,47 @@ func PIDMax() int {
 	return 1 << 22 // the kernel's upper limit for pid_max
 }
 
-// HoldsFlock reports whether pid has a descriptor open on the inode id whose
-// open file description holds a flock and is open for writing, by reading
-// /proc/PID/fd and /proc/PID/fdinfo. A service's lock is always taken on a
-// read-write descriptor; flock needs no write access, so a lock on a
-// read-only descriptor is a status probe's, or that of a user who can only
-// read the pidfile, never the service's. A permission error (another
-// user's process, without privilege) is returned as is, wrapping
-// fs.ErrPermission; callers may then fall back to FlockTakers. A gone
-// process returns (false, ErrGone).
-func HoldsFlock(pid int, id FileID) (bool, error) {
+// LockTaker reports whether pid holds a flock on the inode id through one
+// of its descriptors, whatever the descriptor's access mode, and returns
+// the lock's taker (see Holder): 0 when pid holds none. It reads
+// /proc/PID/fdinfo, fd 3 first (where daemonctl hands a daemon its lock),
+// then every descriptor. A permission error (another user's process,
+// without privilege) is returned as is, wrapping fs.ErrPermission; a gone
+// process returns ErrGone.
+func LockTaker(pid int, id FileID) (int, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
-	// Fast path: daemonctl's launcher hands the daemon its lock as fd 3.
-	// An fdinfo lock line names the inode and appears only on a descriptor
-	// whose open file description holds the lock, so one read answers;
-	// the full scan below costs a directory read and a stat per descriptor
-	// (status of 1,000 services spends most of its time in /proc).
-	if info, err := readProc(dir + "/fdinfo/3"); err == nil && hasFlock(info, lockID(id)) && writable(info) {
-		return true, nil
+	want := lockID(id)
+	// Fast path: one read answers for a daemon started by daemonctl. An
+	// fdinfo lock line names the inode and appears only on a descriptor
+	// whose open file description holds the lock; the full scan below
+	// costs a directory read and a stat per descriptor (the status of
+	// 1,000 services spends most of its time in /proc).
+	if info, err := readProc(dir + "/fdinfo/3"); err == nil {
+		if taker := flockTaker(info, want); taker != 0 {
+			return taker, nil
+		}
 	}
 	fds, err := os.ReadDir(dir + "/fd")
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return false, fmt.Errorf("pid %d: %w", pid, ErrGone)
+			return 0, fmt.Errorf("pid %d: %w", pid, ErrGone)
 		}
-		return false, err
+		return 0, err
 	}
-	want := lockID(id)
 	for _, fd := range fds {
 		var st unix.Stat_t
 		if unix.Stat(dir+"/fd/"+fd.Name(), &st) != nil || st.Dev != id.Dev || st.Ino != id.Ino {
 			continue
 		}
-		info, err := os.ReadFile(dir + "/fdinfo/" + fd.Name())
+		info, err := readProc(dir + "/fdinfo/" + fd.Name())
 		if err != nil {
 			continue // closed meanwhile
 		}
-		if hasFlock(info, want) && writable(info) {
-			return true, nil
+		if taker := flockTaker(info, want); taker != 0 {
+			return taker, nil
 		}
 	}
-	return false, nil
+	return 0, nil
 }
 
 // lockID is how /proc prints an inode in lock lines: MAJOR:MINOR:INODE with
@@ -185,39 +204,29 @@ func lockID(id FileID) string {
 	return fmt.Sprintf("%02x:%02x:%d", unix.Major(id.Dev), unix.Minor(id.Dev), id.Ino)
 }
 
-// hasFlock reports whether fdinfo (or /proc/locks) text has a FLOCK line on
-// the inode printed as want.
-func hasFlock(text []byte, want string) bool {
+// flockTaker returns the taker of the FLOCK line on the inode printed as
+// want in fdinfo text, 0 when there is none.
+func flockTaker(text []byte, want string) int {
 	for line := range bytes.Lines(text) {
 		f := strings.Fields(string(line))
-		// fdinfo: "lock:" "1:" "FLOCK" "ADVISORY" "WRITE" PID ID ...
+		// fdinfo: "lock:" "1:" "FLOCK" "ADVISORY" "WRITE" TAKER ID ...
 		for i, w := range f {
 			if w == "FLOCK" && i+4 < len(f) && f[i+4] == want {
-				return true
+				if pid, err := strconv.Atoi(f[i+3]); err == nil {
+					return pid
+				}
 			}
 		}
 	}
-	return false
-}
-
-// writable reports whether fdinfo's flags show a descriptor open for
-// writing.
-func writable(fdinfo []byte) bool {
-	for line := range bytes.Lines(fdinfo) {
-		if v, ok := bytes.CutPrefix(line, []byte("flags:")); ok {
-			flags, err := strconv.ParseUint(strings.TrimSpace(string(v)), 8, 64)
-			return err == nil && flags&unix.O_ACCMODE != unix.O_RDONLY
-		}
-	}
-	return false
+	return 0
 }
 
 // FlockTakers returns the PIDs that /proc/locks names as takers of a flock
-// on id. It needs no privilege over the holders, but it names the process
-// that took the lock, which may since have exited while a child it forked
-// still holds it; use it only as a fallback for HoldsFlock.
+// on id, one per lock. It needs no privilege over the holders, but costs a
+// machine-wide lock and milliseconds: use LockTaker where it may read the
+// holders' fdinfo.
 func FlockTakers(id FileID) ([]int, error) {
-	b, err := os.ReadFile("/proc/locks")
+	b, err := readProc("/proc/locks")
 	if err != nil {
 		return nil, err
 	}
@@ -237,24 +246,98 @@ func FlockTakers(id FileID) ([]int, error) {
 }
 
 // FlockHolders returns every process that has a descriptor whose open file
-// description holds a flock on id: the daemon and any children that
-// inherited its lock descriptor. It scans all of /proc, so it costs about a
-// millisecond per few hundred processes; processes it may not inspect are
-// skipped.
-func FlockHolders(id FileID) ([]int, error) {
+// description holds a flock on id, with the lock's taker: a daemon and the
+// children that inherited its lock descriptor share one taker; a process
+// that opened the file and locked it itself shows another. It scans all of
+// /proc, so it costs about a millisecond per few hundred processes;
+// processes it may not inspect are skipped.
+func FlockHolders(id FileID) ([]Holder, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
 	}
-	var pids []int
+	var holders []Holder
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid < 1 {
 			continue
 		}
-		if held, _ := HoldsFlock(pid, id); held {
-			pids = append(pids, pid)
+		if taker, _ := LockTaker(pid, id); taker != 0 {
+			holders = append(holders, Holder{PID: pid, Taker: taker})
 		}
 	}
-	return pids, nil
+	return holders, nil
+}
+
+// Exe returns the inode of the executable pid runs (/proc/PID/exe), to
+// compare with a program's. Reading it needs the privilege to inspect pid:
+// another user's process, without root, gives an error wrapping
+// fs.ErrPermission.
+func Exe(pid int) (FileID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/exe", &st); err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+			return FileID{}, fmt.Errorf("pid %d: %w", pid, ErrGone)
+		}
+		return FileID{}, &fs.PathError{Op: "stat", Path: "/proc/" + strconv.Itoa(pid) + "/exe", Err: err}
+	}
+	return FileID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
+}
+
+// Owner returns the user ID that owns pid's /proc entry (its effective
+// user, as ps and start-stop-daemon's --user see it).
+func Owner(pid int) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(pid), &st); err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, ErrGone)
+	}
+	return int(st.Uid), nil
+}
+
+// BootID is the kernel's random identifier of this boot: start times in
+// clock ticks since boot mean nothing in another.
+func BootID() (string, error) {
+	b, err := readProc("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// pidfsMagic is PID_FS_MAGIC, the file-system type of pidfds since Linux
+// 6.9, where a pidfd's inode number identifies its process uniquely for
+// the whole boot (it is never reused, unlike the PID).
+const pidfsMagic = 0x50494446
+
+// PidfdID returns the inode number of pidfd, which names its process
+// exactly for the boot on kernels whose pidfds live on pidfs (Linux 6.9
+// and later). Elsewhere it returns ErrUnsupported.
+func PidfdID(pidfd int) (uint64, error) {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(pidfd, &fs); err != nil {
+		return 0, err
+	}
+	if fs.Type != pidfsMagic {
+		return 0, ErrUnsupported
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(pidfd, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// ProcID returns the pidfd inode number of pid (see PidfdID): with the
+// PID it names one process of this boot exactly. It returns ErrGone when
+// pid does not exist and ErrUnsupported on kernels without pidfs.
+func ProcID(pid int) (uint64, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return 0, fmt.Errorf("pid %d: %w", pid, ErrGone)
+		}
+		return 0, ErrUnsupported
+	}
+	defer unix.Close(fd)
+	return PidfdID(fd)
 }

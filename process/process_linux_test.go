@@ -2,6 +2,7 @@ package process
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,8 +103,9 @@ func TestGetChild(t *testing.T) {
 	}
 	// The kernel rounds the start time down to a clock tick; otherwise it
 	// falls between the two readings of the clock around Start.
-	if info.Started.Before(before.Add(-TickMargin)) || info.Started.After(after) {
-		t.Errorf("Started = %v, not within [%v - %v, %v]", info.Started, before, TickMargin, after)
+	const tick = 10 * time.Millisecond
+	if info.Started.Before(before.Add(-2*tick)) || info.Started.After(after) {
+		t.Errorf("Started = %v, not within [%v - 2 ticks, %v]", info.Started, before, after)
 	}
 	if !Alive(cmd.Process.Pid) {
 		t.Error("Alive(child) = false")
@@ -176,15 +178,20 @@ func TestGetZombieAndGone(t *testing.T) {
 	if _, err := Get(pid); !errors.Is(err, ErrGone) {
 		t.Errorf("Get(reaped): %v, want ErrGone", err)
 	}
-	if held, err := HoldsFlock(pid, FileID{}); held || !errors.Is(err, ErrGone) {
-		t.Errorf("HoldsFlock(reaped) = %v, %v; want false, ErrGone", held, err)
+	if taker, err := LockTaker(pid, FileID{}); taker != 0 || !errors.Is(err, ErrGone) {
+		t.Errorf("LockTaker(reaped) = %v, %v; want 0, ErrGone", taker, err)
 	}
 }
 
 func TestFlockOwnership(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "web.pid")
-	locked, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	// The lock is taken on a read-only descriptor, as daemonctl's stage
+	// does: flock needs no write access.
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	locked, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,39 +215,55 @@ func TestFlockOwnership(t *testing.T) {
 	bystander := startChild(t, []*os.File{plain}, "sleep", "100")
 	plain.Close()
 
-	if held, err := HoldsFlock(holder.Process.Pid, id); !held || err != nil {
-		t.Errorf("HoldsFlock(holder) = %v, %v; want true", held, err)
+	// Every sharer of the lock shows its taker: this process.
+	if taker, err := LockTaker(holder.Process.Pid, id); taker != os.Getpid() || err != nil {
+		t.Errorf("LockTaker(holder) = %v, %v; want %d (the taker)", taker, err, os.Getpid())
 	}
-	if held, err := HoldsFlock(bystander.Process.Pid, id); held || err != nil {
-		t.Errorf("HoldsFlock(open without lock) = %v, %v; want false", held, err)
+	if taker, err := LockTaker(bystander.Process.Pid, id); taker != 0 || err != nil {
+		t.Errorf("LockTaker(open without lock) = %v, %v; want 0", taker, err)
 	}
-	if held, err := HoldsFlock(os.Getpid(), id); held || err != nil {
-		t.Errorf("HoldsFlock(self, after closing) = %v, %v; want false", held, err)
+	if taker, err := LockTaker(os.Getpid(), id); taker != 0 || err != nil {
+		t.Errorf("LockTaker(self, after closing) = %v, %v; want 0", taker, err)
 	}
 	other := id
 	other.Ino++
-	if held, err := HoldsFlock(holder.Process.Pid, other); held || err != nil {
-		t.Errorf("HoldsFlock(holder, another inode) = %v, %v; want false", held, err)
+	if taker, err := LockTaker(holder.Process.Pid, other); taker != 0 || err != nil {
+		t.Errorf("LockTaker(holder, another inode) = %v, %v; want 0", taker, err)
 	}
 	holders, err := FlockHolders(id)
-	if err != nil || !slices.Equal(holders, []int{holder.Process.Pid}) {
-		t.Errorf("FlockHolders = %v, %v; want [%d]", holders, err, holder.Process.Pid)
+	if want := []Holder{{PID: holder.Process.Pid, Taker: os.Getpid()}}; err != nil || !slices.Equal(holders, want) {
+		t.Errorf("FlockHolders = %v, %v; want %v", holders, err, want)
 	}
 	// /proc/locks names the taker, this process, though it holds nothing
-	// now: why it is only a fallback.
+	// now.
 	takers, err := FlockTakers(id)
 	if err != nil || !slices.Equal(takers, []int{os.Getpid()}) {
 		t.Errorf("FlockTakers = %v, %v; want [%d]", takers, err, os.Getpid())
 	}
 
-	// The holder dies: the kernel drops the lock, and nobody is named.
+	// A reader who opens the file and locks it itself (when it is free)
+	// holds a lock of its own, whose taker is the reader.
 	_ = holder.Process.Kill()
 	_ = holder.Wait()
 	if holders, err := FlockHolders(id); err != nil || len(holders) != 0 {
 		t.Errorf("FlockHolders after the holder died = %v, %v; want none", holders, err)
 	}
-	if takers, err := FlockTakers(id); err != nil || len(takers) != 0 {
-		t.Errorf("FlockTakers after the holder died = %v, %v; want none", takers, err)
+	reader := exec.Command("flock", "-s", path, "sh", "-c", "echo locked; exec sleep 100")
+	out, err := reader.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reader.Process.Kill(); _ = reader.Wait() })
+	line := make([]byte, 7)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "locked\n" {
+		t.Fatalf("flock said %q, %v", line, err)
+	}
+	got, err := FlockHolders(id)
+	if err != nil || len(got) == 0 || slices.ContainsFunc(got, func(h Holder) bool { return h.Taker != reader.Process.Pid }) {
+		t.Errorf("FlockHolders with a reader's own lock = %v, %v; want holders whose taker is the reader %d", got, err, reader.Process.Pid)
 	}
 }
 
@@ -259,8 +282,49 @@ func TestSharedFlock(t *testing.T) {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		t.Fatal(err)
 	}
-	if held, err := HoldsFlock(os.Getpid(), FileID{Dev: uint64(st.Dev), Ino: st.Ino}); !held || err != nil {
-		t.Errorf("HoldsFlock(shared) = %v, %v; want true", held, err)
+	if taker, err := LockTaker(os.Getpid(), FileID{Dev: uint64(st.Dev), Ino: st.Ino}); taker != os.Getpid() || err != nil {
+		t.Errorf("LockTaker(shared) = %v, %v; want %d", taker, err, os.Getpid())
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	a := startChild(t, nil, "sleep", "100")
+	b := startChild(t, nil, "sleep", "100")
+	ia, err := ProcID(a.Process.Pid)
+	if errors.Is(err, ErrUnsupported) {
+		t.Skip("no pidfs on this kernel (Linux < 6.9)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := ProcID(b.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ia == ib || ia == 0 {
+		t.Errorf("ProcID = %d and %d for two processes, want two distinct non-zero ids", ia, ib)
+	}
+	again, err := ProcID(a.Process.Pid)
+	if err != nil || again != ia {
+		t.Errorf("ProcID(a) again = %d, %v; want %d", again, err, ia)
+	}
+	_ = a.Process.Kill()
+	_ = a.Wait()
+	if _, err := ProcID(a.Process.Pid); !errors.Is(err, ErrGone) {
+		t.Errorf("ProcID(reaped) = %v, want ErrGone", err)
+	}
+	boot, err := BootID()
+	if err != nil || len(boot) != 36 {
+		t.Errorf("BootID = %q, %v; want a UUID", boot, err)
+	}
+	exe, err := Exe(b.Process.Pid)
+	var st unix.Stat_t
+	if serr := unix.Stat(b.Path, &st); err != nil || serr != nil || exe != (FileID{Dev: uint64(st.Dev), Ino: st.Ino}) {
+		t.Errorf("Exe(sleep) = %v, %v; want %s's inode", exe, err, b.Path)
+	}
+	info, err := Get(b.Process.Pid)
+	if err != nil || info.StartTicks == 0 {
+		t.Errorf("Get(b).StartTicks = %d, %v", info.StartTicks, err)
 	}
 }
 
@@ -278,7 +342,7 @@ func TestPIDMax(t *testing.T) {
 	}
 }
 
-func BenchmarkHoldsFlock(b *testing.B) {
+func BenchmarkLockTaker(b *testing.B) {
 	f, err := os.Create(filepath.Join(b.TempDir(), "web.pid"))
 	if err != nil {
 		b.Fatal(err)
@@ -293,8 +357,8 @@ func BenchmarkHoldsFlock(b *testing.B) {
 	}
 	id := FileID{Dev: uint64(st.Dev), Ino: st.Ino}
 	for b.Loop() {
-		if held, err := HoldsFlock(os.Getpid(), id); !held || err != nil {
-			b.Fatal(held, err)
+		if taker, err := LockTaker(os.Getpid(), id); taker == 0 || err != nil {
+			b.Fatal(taker, err)
 		}
 	}
 }

@@ -26,11 +26,29 @@ func Alive(pid int) bool {
 // PIDMax is the largest PID the kernel hands out (BSD's PID_MAX is 99999).
 func PIDMax() int { return 99999 }
 
-// HoldsFlock is not supported without /proc.
-func HoldsFlock(pid int, id FileID) (bool, error) { return false, ErrUnsupported }
+// LockTaker is not supported without /proc.
+func LockTaker(pid int, id FileID) (int, error) { return 0, ErrUnsupported }
 
 // FlockTakers is not supported without /proc.
 func FlockTakers(id FileID) ([]int, error) { return nil, ErrUnsupported }
 
 // FlockHolders is not supported without /proc.
-func FlockHolders(id FileID) ([]int, error) { return nil, ErrUnsupported }
+func FlockHolders(id FileID) ([]Holder, error) { return nil, ErrUnsupported }
+
+// Exe is not supported without /proc.
+func Exe(pid int) (FileID, error) { return FileID{}, ErrUnsupported }
+
+// Owner is not supported without /proc.
+func Owner(pid int) (int, error) { return 0, ErrUnsupported }
+
+// BootID is not supported without /proc.
+func BootID() (string, error) { return "", ErrUnsupported }
+
+// PidfdID is not supported without pidfs.
+func PidfdID(pidfd int) (uint64, error) { return 0, ErrUnsupported }
+
+// ProcID is not supported without pidfs.
+func ProcID(pid int) (uint64, error) { return 0, ErrUnsupported }
+
+// StartTicks is not supported without /proc.
+func StartTicks(pid int) (uint64, error) { return 0, ErrUnsupported }
