@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -43,6 +45,31 @@ func startFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "keep-on-timeout", Usage: "with --notify: leave the daemon running on timeout (start still fails)"},
 		&cli.StringFlag{Name: "notify-socket", Usage: "with --notify: bind the socket at file-system `PATH` instead of an abstract name"},
 	}
+}
+
+// execFlag narrows what counts as the daemon (stop, status, reload,
+// signal).
+func execFlag() cli.Flag {
+	return &cli.StringFlag{Name: "exec", Usage: "accept as the daemon only a process running the executable `PATH` (as start-stop-daemon's --exec); anything else in the pidfile is left alone"}
+}
+
+// execOption reads --exec: the executable must exist.
+func execOption(c *cli.Context) (string, error) {
+	path := c.String("exec")
+	if !c.IsSet("exec") {
+		return "", nil
+	}
+	if path == "" {
+		return "", usagef(c, "--exec: give the path of the daemon's executable")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", usagef(c, "--exec %s: %v", path, err)
+	}
+	if st, err := os.Stat(abs); err != nil || st.IsDir() {
+		return "", usagef(c, "--exec %s: no such executable file", path)
+	}
+	return abs, nil
 }
 
 // allFlag selects every defined service (start, stop, status).

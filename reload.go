@@ -21,7 +21,7 @@ EXAMPLE:
    daemonctl reload web
    daemonctl reload -p /run/web.pid
    daemonctl reload -p /run/web.pid --signal USR2`,
-		Flags: append(commonFlags(),
+		Flags: append(commonFlags(), execFlag(),
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "HUP", Usage: "`SIGNAL` to send"}),
 		Action: func(c *cli.Context) error {
 			if !byPIDFile(c) {
@@ -37,7 +37,7 @@ EXAMPLE:
 				if c.IsSet("signal") {
 					sig = c.String("signal")
 				}
-				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name}, sig)
+				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name, Program: def.ProgramPath()}, sig)
 			}
 			if c.Args().Present() {
 				return usagef(c, "unexpected argument %q", c.Args().First())
@@ -53,6 +53,9 @@ func sendSignal(c *cli.Context, spec controller.SignalSpec, sig string) error {
 	var err error
 	if spec.Signal, err = signals.Parse(sig); err != nil {
 		return usagef(c, "%v", err)
+	}
+	if spec.Exec, err = execOption(c); err != nil {
+		return err
 	}
 	pid, err := controller.Signal(spec)
 	if err != nil {

@@ -17,7 +17,7 @@ is not running.
 EXAMPLE:
    daemonctl signal web USR1
    daemonctl signal -p /run/web.pid USR1`,
-		Flags: commonFlags(),
+		Flags: append(commonFlags(), execFlag()),
 		Action: func(c *cli.Context) error {
 			if !byPIDFile(c) {
 				if c.Args().Len() == 1 {
@@ -31,7 +31,7 @@ EXAMPLE:
 				if err != nil {
 					return err
 				}
-				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name}, c.Args().Get(1))
+				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name, Program: def.ProgramPath()}, c.Args().Get(1))
 			}
 			if c.Args().Len() != 1 {
 				return usagef(c, "expected exactly one SIGNAL, like USR1 or 10")

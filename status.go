@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/pidfile"
 )
 
 func statusCommand() *cli.Command {
@@ -29,8 +30,9 @@ EXAMPLE:
    daemonctl status web
    daemonctl status --json
    daemonctl status -p /run/web.pid
-   daemonctl status -p /run/web.pid --json`,
-		Flags:  append(append(commonFlags(), allFlag()), &cli.BoolFlag{Name: "json", Usage: "print JSON: one object, or an array for the table"}),
+   daemonctl status -p /run/web.pid --json
+   daemonctl status -p /run/sshd.pid --exec /usr/sbin/sshd`,
+		Flags:  append(append(commonFlags(), allFlag(), execFlag()), &cli.BoolFlag{Name: "json", Usage: "print JSON: one object, or an array for the table"}),
 		Action: statusAction,
 	}
 }
@@ -51,7 +53,7 @@ func statusAction(c *cli.Context) error {
 			}
 			return err
 		}
-		return printStatus(c, def.PIDFile, def.Name)
+		return printStatus(c, def.PIDFile, def.Name, def.ProgramPath())
 	}
 	if c.Bool("all") {
 		return usagef(c, "--all shows the defined services; it does not go with -p")
@@ -59,12 +61,24 @@ func statusAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usagef(c, "unexpected argument %q", c.Args().First())
 	}
-	return printStatus(c, c.String("pidfile"), c.String("name"))
+	return printStatus(c, c.String("pidfile"), c.String("name"), "")
 }
 
 // printStatus prints one service's status, as a line or a JSON object.
-func printStatus(c *cli.Context, pidfile, name string) error {
-	report, err := controller.Status(pidfile, name)
+// program, when known, is the service's (pidfile.WithProgram).
+func printStatus(c *cli.Context, path, name, program string) error {
+	var opts []pidfile.Option
+	if program != "" {
+		opts = append(opts, pidfile.WithProgram(program))
+	}
+	exe, err := execOption(c)
+	if err != nil {
+		return err
+	}
+	if exe != "" {
+		opts = append(opts, pidfile.WithExec(exe))
+	}
+	report, err := controller.Status(path, name, opts...)
 	switch {
 	case c.Bool("json"):
 		enc := json.NewEncoder(c.App.Writer)

@@ -27,8 +27,9 @@ EXAMPLE:
    daemonctl stop web
    daemonctl stop --all
    daemonctl stop -p /run/web.pid
-   daemonctl stop -p /run/web.pid --retry QUIT/30/TERM/10/KILL/5`,
-		Flags:  append(append(commonFlags(), allFlag()), stopFlags()...),
+   daemonctl stop -p /run/web.pid --retry QUIT/30/TERM/10/KILL/5
+   daemonctl stop -p /run/sshd.pid --exec /usr/sbin/sshd                # only if it runs sshd`,
+		Flags:  append(append(commonFlags(), allFlag(), execFlag()), stopFlags()...),
 		Action: stopAction,
 	}
 }
@@ -68,6 +69,9 @@ func stopAction(c *cli.Context) error {
 func stopWith(c *cli.Context, spec controller.StopSpec, out io.Writer, live bool) error {
 	sched, err := scheduleOver(c, spec.Schedule)
 	if err != nil {
+		return err
+	}
+	if spec.Exec, err = execOption(c); err != nil {
 		return err
 	}
 	spec.Schedule = sched

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/service"
 )
 
@@ -100,7 +101,7 @@ func inspectRow(set *service.Set, name string, def *service.Definition) tableRow
 		}
 		return tableRow{Report: controller.Report{Name: name, State: stateInvalid, Message: strings.Join(msgs, "; ")}, err: errors.Join(errs...)}
 	}
-	report, err := controller.Status(def.PIDFile, def.Name)
+	report, err := controller.Status(def.PIDFile, def.Name, pidfile.WithProgram(def.ProgramPath()))
 	return tableRow{Report: report, err: err}
 }
 

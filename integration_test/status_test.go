@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -264,4 +265,35 @@ func TestStatusEmptyPidfile(t *testing.T) {
 	h.Expect(t, r, 0)
 	assertStdout(t, r, "web: not running (removed stale pidfile)")
 	assertNoFile(t, pidfile)
+}
+
+// TestStatusExec: --exec accepts as the daemon only a process running that
+// executable, as start-stop-daemon's does; anything else in the pidfile
+// is not vouched for (exit 4), and nothing is signalled.
+func TestStatusExec(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "web.pid")
+	d := h.StartDaemon(t, pidfile, nil, "-hup-file", pidfile+".hup")
+	h.Expect(t, h.Run(t, "status", "-p", pidfile, "--exec", h.TestDaemon), 0)
+	r := h.Run(t, "status", "-p", pidfile, "--exec", "/bin/sleep")
+	h.Expect(t, r, 4)
+	assertOneLineError(t, r, fmt.Sprintf("pid %d does not run /bin/sleep", d.PID))
+	for _, args := range [][]string{{"reload"}, {"signal", "HUP"}, {"stop"}} {
+		args = append(append(args[:1:1], "-p", pidfile, "--exec", "/bin/sleep"), args[1:]...)
+		r := h.Run(t, args...)
+		h.Expect(t, r, 4)
+		assertOneLineError(t, r, "nothing was signalled")
+	}
+	if _, err := os.Stat(pidfile + ".hup"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the daemon got a HUP: %v", err)
+	}
+	if h.Exited(d.PIDFD) {
+		t.Fatal("the daemon was stopped though --exec named another program")
+	}
+	h.Expect(t, h.Run(t, "status", "-p", pidfile, "--exec", filepath.Join(t.TempDir(), "missing")), 4)
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile, "--exec", filepath.Join(t.TempDir(), "missing")), 2)
+	h.Expect(t, h.Run(t, "reload", "-p", pidfile, "--exec", h.TestDaemon), 0)
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile, "--exec", h.TestDaemon), 0)
+	if !h.Exited(d.PIDFD) {
+		t.Fatal("stop --exec with the daemon's own executable did not stop it")
+	}
 }

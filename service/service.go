@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -568,7 +569,22 @@ func (d *Definition) StartSpec() controller.StartSpec {
 
 // StopSpec is the controller's stop specification for d.
 func (d *Definition) StopSpec() controller.StopSpec {
-	return controller.StopSpec{PIDFile: d.PIDFile, Name: d.Name, Schedule: d.Schedule()}
+	return controller.StopSpec{PIDFile: d.PIDFile, Name: d.Name, Schedule: d.Schedule(), Program: d.ProgramPath()}
+}
+
+// ProgramPath is the program's absolute path, looked up on PATH for a bare
+// name; "" when it is not installed. It tells a daemon that closed its
+// lock descriptor from another process (pidfile.WithProgram).
+func (d *Definition) ProgramPath() string {
+	path, err := exec.LookPath(d.Program)
+	if err != nil {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	return abs
 }
 
 // Schedule is d's stop schedule, the default when the file gives none.
