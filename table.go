@@ -138,10 +138,10 @@ func stateColour(state string) string {
 		return "2" // dim
 	case "dead":
 		return "31" // red
-	case "unknown", stateInvalid:
+	case "unknown", "unverified", stateInvalid:
 		return "35" // magenta
-	case "unlocked", "orphaned":
-		return "33" // yellow: alive, but not vouched for
+	case "orphaned":
+		return "33" // yellow: alive, but not the service's main process
 	case "starting":
 		return "36" // cyan
 	}
