@@ -37,6 +37,10 @@ var (
 	// neither started again nor signalled (State.Why says why).
 	ErrUnverified = errors.New("cannot vouch for the process in the pidfile")
 
+	// ErrUntrusted means a pidfile someone other than root or the caller
+	// could have written (Trust rule 3a): its PID is not acted on.
+	ErrUntrusted = errors.New("could have been written by someone else")
+
 	// ErrNoRecord means the file carries no record of daemonctl's stage.
 	ErrNoRecord = errors.New("no record")
 	// ErrRecord means the file's record does not parse.

@@ -750,3 +750,30 @@ func BenchmarkAcquireCommitRelease(b *testing.B) {
 		}
 	}
 }
+
+func TestReadTrusted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cron.pid")
+	writeOld(t, path, "4242\n")
+	if pid, err := ReadTrusted(path); pid != 4242 || err != nil {
+		t.Errorf("ReadTrusted(own file) = %d, %v; want 4242", pid, err)
+	}
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadTrusted(path); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("ReadTrusted(group-writable) = %v, want ErrUntrusted", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadTrusted(path); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("ReadTrusted(in a directory others may write) = %v, want ErrUntrusted", err)
+	}
+	if _, err := ReadTrusted(filepath.Join(dir, "missing.pid")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadTrusted(missing) = %v, want fs.ErrNotExist", err)
+	}
+}

@@ -50,3 +50,29 @@ func distrustFile(st *unix.Stat_t) string {
 	}
 	return ""
 }
+
+// ReadTrusted reads the PID in a pidfile that a program wrote itself (no
+// lock, no record of daemonctl's stage, as start-stop-daemon's --pidfile
+// reads it), provided that only root or the caller could have put it there
+// (Trust rule 3a: see distrust). A missing file is an error wrapping
+// fs.ErrNotExist; one that must not be believed wraps ErrUntrusted and
+// says why; ErrSymlink, ErrNotRegular and ErrInvalid as for Inspect.
+func ReadTrusted(path string) (int, error) {
+	file, err := openChecked(path, os.O_RDONLY)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(file.Fd()), &st); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	pid, err := readPID(file)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if why := distrust(path, &st); why != "" {
+		return pid, fmt.Errorf("%s: %w: %s", path, ErrUntrusted, why)
+	}
+	return pid, nil
+}
