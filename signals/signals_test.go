@@ -52,7 +52,6 @@ func TestName(t *testing.T) {
 		unix.SIGKILL: "KILL",
 		unix.SIGHUP:  "HUP",
 		unix.SIGUSR2: "USR2",
-		40:           "40",
 	} {
 		if got := Name(sig); got != want {
 			t.Errorf("Name(%d) = %q, want %q", int(sig), got, want)
