@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,12 +83,13 @@ func (s Schedule) Walk() iter.Seq[Step] {
 //
 // Differences from start-stop-daemon 1.21, all deliberate: it reads only
 // 19 upper-case names without SIG ("TERM", not "term" or "SIGTERM") and
-// whole seconds, where this also takes any name Parse takes and
-// fractions; it takes signal numbers above 64, which kill(2) then refuses,
-// and strtol's leftovers "+15", " 15" and "-+15", all refused here; and a
-// repeated part that never waits ("TERM/forever/KILL", "forever/TERM/0")
-// is refused here because start-stop-daemon spins on it at 100% CPU for as
-// long as a process outlives the signal.
+// whole seconds, in items under 20 characters, where this also takes any
+// name Parse takes, fractions and longer items; it takes signal numbers
+// above 64, which kill(2) then refuses, and strtol's leftovers "+15",
+// " 15" and "-+15", all refused here; and a repeated part that never
+// waits ("TERM/forever/KILL", "forever/TERM/0") is refused here because
+// start-stop-daemon spins on it at 100% CPU for as long as a process
+// outlives the signal.
 //
 // The error wraps ErrBadSchedule.
 func ParseSchedule(s string, first unix.Signal) (Schedule, error) {
@@ -143,11 +145,7 @@ func ParseSchedule(s string, first unix.Signal) (Schedule, error) {
 	sched := Schedule{Steps: steps}
 	if repeatAt >= 0 {
 		sched.Repeat = len(steps) - repeatAt
-		var wait time.Duration
-		for _, st := range steps[repeatAt:] {
-			wait += st.Wait
-		}
-		if wait == 0 {
+		if !slices.ContainsFunc(steps[repeatAt:], func(st Step) bool { return st.Wait > 0 }) {
 			return bad("the part after forever never waits, so it would repeat without pause; give it a timeout, like forever/TERM/1")
 		}
 	}
