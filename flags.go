@@ -23,8 +23,8 @@ func commonFlags() []cli.Flag {
 
 func stopFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "first `SIGNAL` of the stop schedule"},
-		&cli.StringFlag{Name: "retry", Aliases: []string{"R"}, Usage: "stop `SCHEDULE`: SIG/SECONDS/SIG/SECONDS[/forever], or SECONDS for TERM/SECONDS/KILL/SECONDS (default TERM/10/KILL/5)"},
+		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "first `SIGNAL` of the stop schedule (with --retry: only of a bare number)"},
+		&cli.StringFlag{Name: "retry", Aliases: []string{"R"}, Usage: "stop `SCHEDULE`, start-stop-daemon's: signals, seconds to wait and forever (repeat what follows) separated by /, in any order, like TERM/30/KILL/5 or forever/TERM/1; a bare number N means SIGNAL/N/KILL/N (default TERM/10/KILL/5)"},
 	}
 }
 

@@ -18,7 +18,11 @@ func stopCommand() *cli.Command {
 		ArgsUsage: "NAME | --all | -p FILE",
 		Description: `Signals only processes that hold the pidfile's lock, through pidfds, and walks the
 stop schedule (default TERM/10/KILL/5) until the lock is free. A daemon that is not
-running, or a stale pidfile, is a successful stop (exit 0).
+running, or a stale pidfile, is a successful stop (exit 0); one still running at the end
+of the schedule is exit 1.
+
+The schedule (--retry) is start-stop-daemon's: signals, seconds to wait and "forever"
+(go back to the item after it at the end), separated by slashes in any order.
 
 NAME stops a defined service (its file's pidfile and stop-schedule, unless --signal or
 --retry say otherwise). --all stops every defined service, all at once.
@@ -28,6 +32,7 @@ EXAMPLE:
    daemonctl stop --all
    daemonctl stop -p /run/web.pid
    daemonctl stop -p /run/web.pid --retry QUIT/30/TERM/10/KILL/5
+   daemonctl stop -p /run/redis/redis-server.pid --retry forever/TERM/1
    daemonctl stop -p /run/sshd.pid --exec /usr/sbin/sshd                # only if it runs sshd`,
 		Flags:  append(append(commonFlags(), allFlag(), execFlag()), stopFlags()...),
 		Action: stopAction,

@@ -204,14 +204,20 @@ func (s *stopper) run(sched signals.Schedule) error {
 			return err
 		}
 	}
-	for i := 0; i < len(sched.Steps) || sched.Forever; i++ {
-		step := sched.Steps[min(i, len(sched.Steps)-1)]
-		if err := s.signal(step.Signal); err != nil {
-			return err
+	// last is the latest signal sent, which holders found later get too.
+	var last unix.Signal
+	for step := range sched.Walk() {
+		if step.Signal != 0 {
+			if err := s.signal(step.Signal); err != nil {
+				return err
+			}
+			last = step.Signal
 		}
+		// A step without a wait still looks once, as start-stop-daemon
+		// finds the processes again before its next signal.
 		deadline := time.Now().Add(step.Wait)
 		for {
-			done, err := s.waitStep(step.Signal, deadline)
+			done, err := s.waitStep(last, deadline)
 			if done || err != nil {
 				return err
 			}
@@ -298,7 +304,7 @@ func (s *stopper) waitStep(sig unix.Signal, deadline time.Time) (bool, error) {
 			added = true
 		}
 	}
-	if added {
+	if added && sig != 0 {
 		return false, s.signal(sig)
 	}
 	return false, nil

@@ -2,12 +2,16 @@ package integration_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	h "github.com/daemonctl/daemonctl/integration_test/harness"
 )
@@ -169,7 +173,8 @@ func TestStopUsage(t *testing.T) {
 	d := h.StartDaemon(t, pidfile, nil, "-term-file", termFile)
 	for _, args := range [][]string{
 		{"--retry", "TERM/x"},
-		{"--retry", "15/10"},
+		{"--retry", "TERM/5/forever"},    // forever last: start-stop-daemon refuses it too
+		{"--retry", "TERM/forever/KILL"}, // repeats without waiting
 		{"--retry", "BOGUS/1"},
 		{"--signal", "BOGUS"},
 		{"--signal", "0"},
@@ -205,4 +210,110 @@ func TestStopBadContents(t *testing.T) {
 // file, FIFO.
 func TestStopPidfileKinds(t *testing.T) {
 	checkPidfileCases(t, "stop")
+}
+
+// startStopDaemon is dpkg's, whose --retry schedules stop reads.
+const startStopDaemon = "/sbin/start-stop-daemon"
+
+// TestStopRetryLikeStartStopDaemon stops two identical daemons with the
+// same --retry schedule, one by daemonctl and one by the real
+// start-stop-daemon (by --pid), and compares what each daemon received:
+// the signals in order, whether it ended (by its -signal-limit, else only a
+// KILL can end it), and the exit codes (start-stop-daemon's 2, the schedule
+// ran out, is daemonctl's 1). Every signal in these schedules is followed
+// by a timeout, so that each is handled before the next arrives.
+func TestStopRetryLikeStartStopDaemon(t *testing.T) {
+	_, err := os.Stat(startStopDaemon)
+	haveSSD := err == nil
+	for _, tc := range []struct {
+		retry  string
+		signal string // --signal, for a bare number
+		limit  int    // the daemon exits 0 on this many signals; 0: never
+		want   []string
+		ends   bool // the daemon is gone when stop returns
+		ssd    int  // start-stop-daemon's exit code; daemonctl's is 0 for 0, else 1
+	}{
+		{retry: "forever/TERM/1", limit: 2, want: []string{"TERM", "TERM"}, ends: true},
+		{retry: "TERM/1/KILL/1", want: []string{"TERM"}, ends: true},
+		{retry: "1/TERM/1", limit: 1, want: []string{"TERM"}, ends: true},
+		{retry: "TERM/1/forever/HUP/1", limit: 3, want: []string{"TERM", "HUP", "HUP"}, ends: true},
+		{retry: "HUP/1/TERM/forever/1", limit: 2, want: []string{"HUP", "TERM"}, ends: true},
+		{retry: "TERM/1/1/HUP/1", limit: 2, want: []string{"TERM", "HUP"}, ends: true},
+		{retry: "-10/1/-12/1", limit: 2, want: []string{"USR1", "USR2"}, ends: true},
+		{retry: "-0/1/TERM/1", limit: 1, want: []string{"TERM"}, ends: true},
+		{retry: "1", signal: "HUP", want: []string{"HUP"}, ends: true},
+		{retry: "USR1/1/USR2/0", want: []string{"USR1", "USR2"}, ssd: 2}, // USR2 is not waited for
+		{retry: "-0/1", ssd: 2},
+	} {
+		t.Run(strings.ReplaceAll(tc.retry, "/", "_"), func(t *testing.T) {
+			t.Parallel()
+			// stop runs the schedule on a daemon and returns stop's exit code.
+			check := func(t *testing.T, stop func(d *h.Daemon) int, wantCode int) {
+				dir := t.TempDir()
+				log := filepath.Join(dir, "signals")
+				d := h.StartDaemon(t, filepath.Join(dir, "web.pid"), nil, "-signal-log", log, "-signal-limit", strconv.Itoa(tc.limit))
+				if code := stop(d); code != wantCode {
+					t.Errorf("exit %d, want %d", code, wantCode)
+				}
+				// A KILL, or the last signal, may still be on its way when
+				// stop returns.
+				if ended := h.WaitExit(d.PIDFD, 0) || tc.ends && h.WaitExit(d.PIDFD, time.Minute); ended != tc.ends {
+					t.Fatalf("daemon ended: %v, want %v", ended, tc.ends)
+				}
+				if !tc.ends && len(tc.want) > 0 {
+					h.WaitFileFunc(t, log, time.Minute, func(b []byte) bool { return len(strings.Fields(string(b))) >= len(tc.want) })
+				}
+				got := strings.Fields(string(readFileIfAny(t, log)))
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("daemon received %q, want %q", got, tc.want)
+				}
+			}
+			t.Run("daemonctl", func(t *testing.T) {
+				t.Parallel()
+				want := 0
+				if tc.ssd != 0 {
+					want = 1
+				}
+				check(t, func(d *h.Daemon) int {
+					args := []string{"stop", "-p", d.PIDFile, "--retry", tc.retry}
+					if tc.signal != "" {
+						args = append(args, "--signal", tc.signal)
+					}
+					return h.Run(t, args...).Code()
+				}, want)
+			})
+			t.Run("start-stop-daemon", func(t *testing.T) {
+				if !haveSSD {
+					t.Skipf("%s is not installed (dpkg)", startStopDaemon)
+				}
+				t.Parallel()
+				check(t, func(d *h.Daemon) int {
+					args := []string{"--stop", "--pid", strconv.Itoa(d.PID), "--retry=" + tc.retry}
+					if tc.signal != "" {
+						args = append(args, "--signal", tc.signal)
+					}
+					out, err := h.Output(exec.Command(startStopDaemon, args...))
+					var ee *exec.ExitError
+					if errors.As(err, &ee) {
+						t.Logf("start-stop-daemon: %s", out)
+						return ee.ExitCode()
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					return 0
+				}, tc.ssd)
+			})
+		})
+	}
+}
+
+// readFileIfAny reads path; a file never written reads empty.
+func readFileIfAny(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -45,7 +45,7 @@ func Keys() []Key {
 		{Name: "stderr", Type: "a string (an absolute path)", Default: "/dev/null", Flag: "--stderr",
 			Doc: "File the daemon's standard error is appended to (created 0640). Its directory must exist."},
 		{Name: "stop-schedule", Type: "a string in --retry syntax, like \"TERM/30/KILL/5\"", Default: "\"TERM/10/KILL/5\"", Flag: "--retry, --signal",
-			Doc: "How stop and restart end the daemon: signal, seconds to wait, next signal, ... A bare number N means TERM/N/KILL/N."},
+			Doc: "How stop and restart end the daemon, as --retry reads it: signals to send, seconds to wait and forever (repeat what follows), separated by /, like \"TERM/30/KILL/5\" or \"forever/TERM/1\". A bare number N means TERM/N/KILL/N."},
 		{Name: "reload-signal", Type: "a string naming a signal, like \"HUP\" or \"USR2\"", Default: "\"HUP\"", Flag: "reload --signal",
 			Doc: "The signal reload sends."},
 		{Name: "wait", Type: "a string holding a duration, like \"500ms\" or \"2s\"", Default: "no wait", Flag: "--wait",

@@ -16,6 +16,9 @@
 //	-term-file F           on each SIGTERM, append "TERM <unix-nanos>\n" to F
 //	-hup-file F            on each SIGHUP, append "HUP\n" to F
 //	-usr1-file F           on each SIGUSR1, append "USR1\n" to F
+//	-signal-log F          log each HUP, INT, QUIT, USR1, USR2 and TERM as its name and a newline
+//	                       to F (appended), and otherwise ignore it, TERM included
+//	-signal-limit N        with -signal-log: exit 0 once N signals are logged
 //	-exit-after D          exit with -exit-code after D from start
 //	-exit-code N           exit code for -exit-after (default 0)
 //	-crash-after D         after D from start, die killed by SIGSEGV
@@ -73,6 +76,8 @@ type config struct {
 	termFile           string
 	hupFile            string
 	usr1File           string
+	signalLog          string
+	signalLimit        int
 	exitAfter          time.Duration
 	exitCode           int
 	crashAfter         time.Duration
@@ -167,6 +172,8 @@ func main() {
 	flag.StringVar(&cfg.termFile, "term-file", "", "on each SIGTERM, append \"TERM <unix-nanos>\\n\" to `file`")
 	flag.StringVar(&cfg.hupFile, "hup-file", "", "on each SIGHUP, append \"HUP\\n\" to `file`")
 	flag.StringVar(&cfg.usr1File, "usr1-file", "", "on each SIGUSR1, append \"USR1\\n\" to `file`")
+	flag.StringVar(&cfg.signalLog, "signal-log", "", "log each HUP, INT, QUIT, USR1, USR2 and TERM to `file` by name, one a line, and otherwise ignore it")
+	flag.IntVar(&cfg.signalLimit, "signal-limit", 0, "with -signal-log: exit 0 once `N` signals are logged")
 	flag.DurationVar(&cfg.exitAfter, "exit-after", 0, "exit with -exit-code after `duration` from start")
 	flag.IntVar(&cfg.exitCode, "exit-code", 0, "exit `code` for -exit-after")
 	flag.DurationVar(&cfg.crashAfter, "crash-after", 0, "after `duration` from start, die killed by SIGSEGV")
@@ -205,6 +212,10 @@ func main() {
 	// -ignore-term only makes the daemon not act on it.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1)
+	if cfg.signalLog != "" {
+		signal.Notify(sigs, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR2)
+	}
+	logged := 0
 
 	for _, l := range cfg.output {
 		w := os.Stdout
@@ -296,6 +307,13 @@ func main() {
 	for {
 		select {
 		case sig := <-sigs:
+			if cfg.signalLog != "" {
+				appendLine(cfg.signalLog, strings.TrimPrefix(unix.SignalName(sig.(syscall.Signal)), "SIG")+"\n")
+				if logged++; logged == cfg.signalLimit {
+					exit(0)
+				}
+				continue
+			}
 			switch sig {
 			case unix.SIGTERM:
 				received := time.Now().UnixNano()
