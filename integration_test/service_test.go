@@ -267,6 +267,12 @@ func TestServiceQuiet(t *testing.T) {
 		if args[0] == "start" || args[0] == "restart" {
 			pid := h.ReadPID(t, s.pidfile("web"))
 			h.Watch(t, pid)
+			// Signal handlers are installed before the ready file names
+			// the daemon: reload must not HUP it earlier.
+			want := strconv.Itoa(pid) + "\n"
+			if !h.WaitFileFunc(t, s.ready("web"), eventTimeout, func(b []byte) bool { return string(b) == want }) {
+				t.Fatalf("daemon %d never became ready", pid)
+			}
 		}
 	}
 }
