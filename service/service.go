@@ -446,6 +446,20 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	bad := func(key, format string, args ...any) {
 		problems = append(problems, d.problem(key, format, args...))
 	}
+	// A NUL byte ends a C string: the kernel would refuse it in a path, an
+	// argument or the environment ("invalid argument", at start), and an
+	// init script would carry it. Refused here, so check catches it.
+	strs := f.strings()
+	for _, key := range slices.Sorted(maps.Keys(strs)) {
+		if strings.Contains(strs[key], "\x00") {
+			bad(key, "holds a NUL byte (\\u0000), which daemonctl cannot pass on: remove it")
+		}
+	}
+	for i, a := range f.Args {
+		if strings.Contains(a, "\x00") {
+			bad("args", "element %d of %d holds a NUL byte (\\u0000), which no argument can carry: remove it", i+1, len(f.Args))
+		}
+	}
 	switch {
 	case f.Program == nil:
 		bad("program", "missing: say what to run, like program = \"/usr/sbin/%s\"", d.Name)
@@ -502,7 +516,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			continue
 		}
 		if strings.Contains(f.Env[key], "\x00") {
-			bad("env."+key, "the value holds a NUL byte")
+			bad("env."+key, "the value holds a NUL byte (\\u0000), which no environment can carry: remove it")
 			continue
 		}
 		d.Env = append(d.Env, key+"="+f.Env[key])
@@ -543,7 +557,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			bad(key, "must be one line")
 		}
 	}
-	slices.SortFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
+	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
 	return problems
 }
 
