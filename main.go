@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var done reported
 	if !errors.As(err, &done) {
-		fmt.Fprintln(stderr, oneLine(err))
+		fmt.Fprintln(stderr, printableText(oneLine(err)))
 	}
 	return exitCode(commandOf(args), err)
 }
@@ -150,7 +150,8 @@ func commandOf(args []string) string {
 }
 
 // oneLine keeps error output to one line per error, except for a failure
-// report that quotes the daemon's log, which keeps its lines.
+// report that quotes the daemon's log, which keeps its lines (printed
+// through printableText: a log is the daemon's text).
 func oneLine(err error) string {
 	return strings.TrimRight(err.Error(), "\n")
 }
