@@ -41,11 +41,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		topic := strings.TrimPrefix(exit.Error(), "No help topic for ")
 		err = usageErr{fmt.Sprintf("daemonctl: unknown command %s (see 'daemonctl --help')", topic)}
 	}
+	command := commandOf(args)
 	var done reported
 	if !errors.As(err, &done) {
-		fmt.Fprintln(stderr, printableText(oneLine(err)))
+		fmt.Fprintln(stderr, printableText(oneLine(commandUsage(command, err))))
 	}
-	return exitCode(commandOf(args), err)
+	return exitCode(command, err)
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -102,6 +103,23 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 
 func usagef(c *cli.Context, format string, args ...any) error {
 	return usageError(c, fmt.Errorf(format, args...), true)
+}
+
+// commandUsage gives a usage error that a library returned (the
+// controller's "--nice 40: must be between -20 and 19") the form of the
+// command line's own: "daemonctl COMMAND: ... (see 'daemonctl COMMAND
+// --help')". Other errors, and usage errors already in that form, are
+// returned as they are.
+func commandUsage(command string, err error) error {
+	var own usageErr
+	if !errors.Is(err, controller.ErrUsage) || errors.As(err, &own) {
+		return err
+	}
+	name := "daemonctl"
+	if command != "" {
+		name += " " + command
+	}
+	return usageErr{fmt.Sprintf("%s: %v (see '%s --help')", name, err, name)}
 }
 
 // reported wraps an error whose message the command already printed; only

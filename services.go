@@ -118,7 +118,7 @@ func forAll(c *cli.Context, parallel int, act func(def *service.Definition, out 
 			if err := act(def, out); err != nil {
 				mu.Lock()
 				defer mu.Unlock()
-				fmt.Fprintln(c.App.ErrWriter, printableText(oneLine(err)))
+				fmt.Fprintln(c.App.ErrWriter, printableText(oneLine(commandUsage(c.Command.Name, err))))
 				errs = append(errs, err)
 			}
 		}()

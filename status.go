@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -64,6 +65,9 @@ func statusAction(c *cli.Context) error {
 // printStatus prints one service's status, as a line or a JSON object.
 func printStatus(c *cli.Context, pidfile, name string) error {
 	report, err := controller.Status(pidfile, name)
+	if errors.Is(err, controller.ErrUsage) && !c.Bool("json") {
+		return commandUsage(c.Command.Name, err) // printed by run, as usage errors are
+	}
 	switch {
 	case c.Bool("json"):
 		if jerr := writeJSON(c.App.Writer, report, false); jerr != nil {
