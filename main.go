@@ -21,7 +21,13 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	if controller.IsLauncher() {
+	// First, before anything opens a pollable descriptor (see fdlimit.go).
+	launcher := controller.IsLauncher()
+	if err := checkDescriptors(commandOf(os.Args), launcher); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(exitCode(commandOf(os.Args), err))
+	}
+	if launcher {
 		os.Exit(controller.RunLauncher())
 	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
@@ -84,6 +90,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 // errUsage marks command-line mistakes (LSB exit 2).
 var errUsage = errors.New("usage")
+
+// errFewDescriptors means RLIMIT_NOFILE leaves too few descriptors for
+// the command (exit 1; status: 4, unknown).
+var errFewDescriptors = errors.New("too few file descriptors")
 
 // usageErr is a command-line mistake, with its message.
 type usageErr struct{ msg string }
