@@ -65,7 +65,7 @@ func checkAction(c *cli.Context) error {
 		return err
 	}
 	for _, p := range problems {
-		fmt.Fprintln(c.App.ErrWriter, p)
+		fmt.Fprintln(c.App.ErrWriter, printable(p.Error()))
 	}
 	if len(problems) > 0 {
 		return reported{checkError(problems)}

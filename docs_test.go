@@ -24,7 +24,13 @@ func generatedDocs(t *testing.T) map[string][]byte {
 	if os.Geteuid() != 0 && os.Getenv("XDG_RUNTIME_DIR") == "" {
 		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	}
-	set, err := service.Load("doc/examples")
+	// Loaded from a private copy: the checkout's own directories may be
+	// group-writable (umask 002), which Load rightly refuses.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "example.toml"), example, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := service.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

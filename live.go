@@ -122,12 +122,13 @@ func (l *liveLine) End() {
 }
 
 // progressWriter is where messages printed during the operation go: above
-// the live line, or straight to w when there is none.
+// the live line, or straight to w when there is none. They carry a
+// daemon's text (STATUS= lines), so control characters are escaped.
 func (l *liveLine) progressWriter(w io.Writer) io.Writer {
 	if l == nil {
-		return w
+		return textWriter{w}
 	}
-	return l
+	return textWriter{l}
 }
 
 // stopProgress is the live line of a stop: "stopping web (pid 4242):

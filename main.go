@@ -21,7 +21,13 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	if controller.IsLauncher() {
+	// First, before anything opens a pollable descriptor (see fdlimit.go).
+	launcher := controller.IsLauncher()
+	if err := checkDescriptors(commandOf(os.Args), launcher); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(exitCode(commandOf(os.Args), err))
+	}
+	if launcher {
 		os.Exit(controller.RunLauncher())
 	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
@@ -41,11 +47,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		topic := strings.TrimPrefix(exit.Error(), "No help topic for ")
 		err = usageErr{fmt.Sprintf("daemonctl: unknown command %s (see 'daemonctl --help')", topic)}
 	}
+	command := commandOf(args)
 	var done reported
 	if !errors.As(err, &done) {
-		fmt.Fprintln(stderr, oneLine(err))
+		fmt.Fprintln(stderr, printableText(oneLine(commandUsage(command, err))))
 	}
-	return exitCode(commandOf(args), err)
+	return exitCode(command, err)
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -84,6 +91,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // errUsage marks command-line mistakes (LSB exit 2).
 var errUsage = errors.New("usage")
 
+// errFewDescriptors means RLIMIT_NOFILE leaves too few descriptors for
+// the command (exit 1; status: 4, unknown).
+var errFewDescriptors = errors.New("too few file descriptors")
+
 // usageErr is a command-line mistake, with its message.
 type usageErr struct{ msg string }
 
@@ -102,6 +113,23 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 
 func usagef(c *cli.Context, format string, args ...any) error {
 	return usageError(c, fmt.Errorf(format, args...), true)
+}
+
+// commandUsage gives a usage error that a library returned (the
+// controller's "--nice 40: must be between -20 and 19") the form of the
+// command line's own: "daemonctl COMMAND: ... (see 'daemonctl COMMAND
+// --help')". Other errors, and usage errors already in that form, are
+// returned as they are.
+func commandUsage(command string, err error) error {
+	var own usageErr
+	if !errors.Is(err, controller.ErrUsage) || errors.As(err, &own) {
+		return err
+	}
+	name := "daemonctl"
+	if command != "" {
+		name += " " + command
+	}
+	return usageErr{fmt.Sprintf("%s: %v (see '%s --help')", name, err, name)}
 }
 
 // reported wraps an error whose message the command already printed; only
@@ -158,7 +186,8 @@ func commandOf(args []string) string {
 }
 
 // oneLine keeps error output to one line per error, except for a failure
-// report that quotes the daemon's log, which keeps its lines.
+// report that quotes the daemon's log, which keeps its lines (printed
+// through printableText: a log is the daemon's text).
 func oneLine(err error) string {
 	return strings.TrimRight(err.Error(), "\n")
 }

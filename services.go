@@ -102,7 +102,7 @@ func forAll(c *cli.Context, parallel int, act func(def *service.Definition, out 
 	}
 	var errs []error
 	for _, p := range set.Problems {
-		fmt.Fprintln(c.App.ErrWriter, p)
+		fmt.Fprintln(c.App.ErrWriter, printable(p.Error()))
 		errs = append(errs, p)
 	}
 	var mu sync.Mutex
@@ -118,7 +118,7 @@ func forAll(c *cli.Context, parallel int, act func(def *service.Definition, out 
 			if err := act(def, out); err != nil {
 				mu.Lock()
 				defer mu.Unlock()
-				fmt.Fprintln(c.App.ErrWriter, oneLine(err))
+				fmt.Fprintln(c.App.ErrWriter, printableText(oneLine(commandUsage(c.Command.Name, err))))
 				errs = append(errs, err)
 			}
 		}()

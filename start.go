@@ -103,6 +103,16 @@ func startSpec(c *cli.Context) (controller.StartSpec, error) {
 // line say: over a definition's values, or over nothing (-p mode), where
 // an option not given leaves the controller's default.
 func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
+	// An empty value would silently mean the default (run as the caller,
+	// in /, to /dev/null): say so instead.
+	for _, f := range []struct{ flag, what string }{
+		{"user", "a user name or uid"}, {"group", "a group name or gid"}, {"chdir", "a directory"},
+		{"stdout", "a file"}, {"stderr", "a file"}, {"notify-socket", "a socket path"},
+	} {
+		if c.IsSet(f.flag) && c.String(f.flag) == "" {
+			return usagef(c, "--%s is empty: give %s, or leave the option out", f.flag, f.what)
+		}
+	}
 	for flag, field := range map[string]*string{
 		"chdir": &spec.Dir, "user": &spec.User, "group": &spec.Group,
 		"stdout": &spec.Stdout, "stderr": &spec.Stderr, "notify-socket": &spec.NotifySocket,

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -49,7 +49,7 @@ func statusAction(c *cli.Context) error {
 		def, err := lookupService(c, name)
 		if err != nil {
 			if c.Bool("json") {
-				_ = json.NewEncoder(c.App.Writer).Encode(controller.Report{Name: name, State: stateInvalid, Message: oneLine(err)})
+				_ = writeJSON(c.App.Writer, controller.Report{Name: name, State: stateInvalid, Message: oneLine(err)}, false)
 			}
 			return err
 		}
@@ -79,17 +79,19 @@ func printStatus(c *cli.Context, path, name, program string) error {
 		opts = append(opts, pidfile.WithExec(exe))
 	}
 	report, err := controller.Status(path, name, opts...)
+	if errors.Is(err, controller.ErrUsage) && !c.Bool("json") {
+		return commandUsage(c.Command.Name, err) // printed by run, as usage errors are
+	}
 	switch {
 	case c.Bool("json"):
-		enc := json.NewEncoder(c.App.Writer)
-		if jerr := enc.Encode(report); jerr != nil {
+		if jerr := writeJSON(c.App.Writer, report, false); jerr != nil {
 			return jerr
 		}
 	case err == nil && c.Bool("quiet"):
 	case controller.ExitCode(err) == 4:
-		fmt.Fprintln(c.App.ErrWriter, report.Message)
+		fmt.Fprintln(c.App.ErrWriter, printable(report.Message))
 	default:
-		fmt.Fprintln(c.App.Writer, report.Message)
+		fmt.Fprintln(c.App.Writer, printable(report.Message))
 	}
 	if err != nil {
 		return reported{err}

@@ -46,7 +46,7 @@ const stopParallel = 32
 func stopAction(c *cli.Context) error {
 	if !byPIDFile(c) {
 		if c.Bool("all") {
-			return forAll(c, stopParallel, func(def *service.Definition, out io.Writer) error {
+			return forAll(c, parallelStops(), func(def *service.Definition, out io.Writer) error {
 				return stopWith(c, def.StopSpec(), out, false)
 			})
 		}

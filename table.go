@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,9 +42,7 @@ func statusTable(c *cli.Context) error {
 		if reports == nil {
 			reports = []tableRow{} // an empty array, not null
 		}
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reports); err != nil {
+		if err := writeJSON(c.App.Writer, reports, true); err != nil {
 			return err
 		}
 	} else {
@@ -55,7 +53,7 @@ func statusTable(c *cli.Context) error {
 			writeTable(c.App.Writer, rows, colourOn(c.App.Writer), width)
 		}
 		for _, p := range set.Problems {
-			fmt.Fprintln(c.App.ErrWriter, p)
+			fmt.Fprintln(c.App.ErrWriter, printable(p.Error()))
 		}
 	}
 	if err := worstStatus(rows); err != nil {
@@ -169,7 +167,11 @@ func writeTable(w io.Writer, rows []tableRow, colour bool, width int) {
 			rss = formatBytes(r.RSS)
 		}
 		if len(r.Command) > 0 {
-			command = strings.Join(r.Command, " ")
+			args := make([]string, len(r.Command))
+			for i, a := range r.Command {
+				args[i] = printable(a) // the daemon chose them
+			}
+			command = strings.Join(args, " ")
 		}
 		cells[i] = []string{r.Name, r.State, pid, uptime, rss, command}
 		for j, cell := range cells[i][:5] {
@@ -207,7 +209,10 @@ func writeTable(w io.Writer, rows []tableRow, colour bool, width int) {
 	}
 }
 
-// cutTo shortens s to n bytes, marking the cut.
+// cutTo shortens s to at most n columns, marking the cut. A character
+// takes at most as many columns as it has bytes (a CJK one: 3 bytes, 2
+// columns), so counting bytes never lets a line wrap; the cut never
+// splits a character, which would reach the terminal as garbage.
 func cutTo(s string, n int) string {
 	if n <= 1 {
 		return ""
@@ -215,7 +220,14 @@ func cutTo(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	i := 0
+	for {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		if i+size > n-1 {
+			return s[:i] + "…"
+		}
+		i += size
+	}
 }
 
 // formatBytes renders a size as ps and top do: 812K, 12.3M, 1.2G.

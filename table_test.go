@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/service"
@@ -103,6 +104,35 @@ func TestCommandOf(t *testing.T) {
 	} {
 		if got := commandOf(strings.Fields(args)); got != want {
 			t.Errorf("commandOf(%q) = %q, want %q", args, got, want)
+		}
+	}
+}
+
+// TestWriteTableEscapes: a daemon's arguments reach the table escaped,
+// one row each, and a cut never splits a character.
+func TestWriteTableEscapes(t *testing.T) {
+	rows := []tableRow{
+		{Report: controller.Report{Name: "evil", State: "running", PID: 7, Command: []string{"/bin/evil\x1b]0;pwned\x07", "\x1b[2J", "\nweb  running  1  -  -  /bin/forged", "\u009b31m\xff"}}},
+		{Report: controller.Report{Name: "wide", State: "running", PID: 8, Command: []string{"/bin/日本語日本語日本語日本語日本語日本語日本語"}}},
+	}
+	var b strings.Builder
+	writeTable(&b, rows, false, 0)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3: %q", len(lines), b.String())
+	}
+	want := `/bin/evil\x1b]0;pwned\x07 \x1b[2J \nweb  running  1  -  -  /bin/forged \u009b31m\xff`
+	if !strings.HasSuffix(lines[1], "  "+want) {
+		t.Fatalf("row %q, want COMMAND %q", lines[1], want)
+	}
+	b.Reset()
+	writeTable(&b, rows, false, 50)
+	if !utf8.ValidString(b.String()) {
+		t.Fatalf("cut mid-character: %q", b.String())
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if n := utf8.RuneCountInString(line); n >= 50 {
+			t.Fatalf("line of %d characters on 50 columns: %q", n, line)
 		}
 	}
 }

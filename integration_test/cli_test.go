@@ -577,11 +577,32 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"start", "-p", pidfile, "--retry", "TERM/x", "--", h.TestDaemon}, 2},
 		{[]string{"restart", "-p", pidfile, "--retry", "TERM/x", "--", h.TestDaemon}, 2},
 		{[]string{"restart", "-p", pidfile}, 2},
+		{[]string{"restart", "-p", pidfile, "--nice", "50", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", "", "--", h.TestDaemon}, 2},
+		{[]string{"status", "-p", ""}, 4},
+		// An empty value used to be ignored: --user '' ran the daemon as root.
+		{[]string{"start", "-p", pidfile, "--user", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "-u", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--group", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "-g", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--chdir", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--stdout", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--stderr", "", "--", h.TestDaemon}, 2},
+		{[]string{"start", "-p", pidfile, "--notify", "--notify-socket", "", "--", h.TestDaemon}, 2},
+		{[]string{"restart", "-p", pidfile, "--user", "", "--", h.TestDaemon}, 2},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			r := h.Run(t, c.args...)
 			h.Expect(t, r, c.want)
 			assertOneLineError(t, r)
+			// Every usage error names the command, whichever layer found it.
+			prefix := "daemonctl: "
+			if command := c.args[0]; !strings.HasPrefix(command, "-") && command != "help" && command != "bogus" {
+				prefix = "daemonctl " + command + ": "
+			}
+			if !strings.HasPrefix(r.Stderr(), prefix) {
+				t.Fatalf("stderr %q does not start with %q", r.Stderr(), prefix)
+			}
 			if r.Stdout() != "" {
 				t.Fatalf("stdout %q", r.Stdout())
 			}
@@ -589,6 +610,28 @@ func TestCLIUsageErrors(t *testing.T) {
 				t.Fatalf("a usage error left %v", entries)
 			}
 		})
+	}
+}
+
+// TestCLIUsageNamesFlag: the usage errors issue 9 found without their
+// command, or not reported at all, name the command and the flag.
+func TestCLIUsageNamesFlag(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "web.pid")
+	for flag, want := range map[string]string{
+		"--user":  "daemonctl start: --user is empty: give a user name or uid, or leave the option out (see 'daemonctl start --help')",
+		"--group": "daemonctl start: --group is empty: give a group name or gid, or leave the option out (see 'daemonctl start --help')",
+		"--nice":  "daemonctl start: --nice 99: must be between -20 and 19 (see 'daemonctl start --help')",
+	} {
+		value := ""
+		if flag == "--nice" {
+			value = "99"
+		}
+		r := h.Run(t, "start", "-p", pidfile, flag, value, "--", h.TestDaemon)
+		h.Expect(t, r, 2)
+		if r.Stderr() != want+"\n" {
+			t.Errorf("start %s %q: stderr %q, want %q", flag, value, r.Stderr(), want)
+		}
+		assertNoFile(t, pidfile)
 	}
 }
 

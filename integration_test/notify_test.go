@@ -81,6 +81,20 @@ func TestNotifyReady(t *testing.T) {
 	h.Expect(t, h.Run(t, "stop", "-p", r.pidfile), 0)
 }
 
+// TestNotifyStatusEscaped: a STATUS= message is the daemon's text. The
+// controller drops its C0 controls; the C1 ones (U+009B is CSI to some
+// terminals) reach the operator's terminal escaped.
+func TestNotifyStatusEscaped(t *testing.T) {
+	r := newReadiness(t)
+	res := r.start(t, []string{"--notify", "--timeout", "20s"}, "-notify-after", "50ms", "-notify-status", "\x1b]0;pwned\x07\u009b2J")
+	h.Expect(t, res, 0)
+	if want := `web: ]0;pwned\u009b2J` + "\n"; res.Stderr() != want {
+		t.Fatalf("stderr %q, want %q", res.Stderr(), want)
+	}
+	r.daemonPID(t)
+	h.Expect(t, h.Run(t, "stop", "-p", r.pidfile), 0)
+}
+
 func TestNotifyFromChild(t *testing.T) {
 	r := newReadiness(t)
 	h.Expect(t, r.start(t, []string{"--notify", "--timeout", "20s"}, "-notify-from-child"), 0)
@@ -219,6 +233,23 @@ func TestWaitDiesEarly(t *testing.T) {
 	contains(t, "stderr", res.Stderr(), "config error: no such file /etc/web.conf")
 	if strings.Contains(res.Stderr(), "an older run's line") {
 		t.Errorf("the report quotes log lines from before this start: %q", res.Stderr())
+	}
+	r.assertGone(t)
+}
+
+// TestWaitDiesEarlyLogEscaped: the failure report quotes the daemon's
+// log, which is the daemon's text: its lines are kept, their control
+// characters escaped.
+func TestWaitDiesEarlyLogEscaped(t *testing.T) {
+	r := newReadiness(t)
+	logFile := filepath.Join(r.dir, "web.err")
+	res := r.start(t, []string{"--wait", "20s", "--stderr", logFile},
+		"-stderr-line", "fatal\x1b[2J\x1b]0;pwned\x07", "-stderr-line", "second line\u009b", "-exit-after", "20ms", "-exit-code", "3")
+	h.Expect(t, res, 1)
+	contains(t, "stderr", res.Stderr(), "web: exited with status 3 after")
+	contains(t, "stderr", res.Stderr(), "\n  | fatal\\x1b[2J\\x1b]0;pwned\\x07\n  | second line\\u009b\n")
+	if strings.ContainsAny(res.Stderr(), "\x1b\x07\u009b") {
+		t.Errorf("raw controls reached stderr: %q", res.Stderr())
 	}
 	r.assertGone(t)
 }

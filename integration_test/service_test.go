@@ -717,3 +717,32 @@ func TestCompletionFish(t *testing.T) {
 }
 
 func fishQuoted(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestServiceNULBytes: a NUL byte (TOML's \u0000) in args or pidfile,
+// which start used to reach and fail on with "invalid argument", is
+// refused at load: check and start exit 6 with FILE:LINE: KEY, and
+// nothing starts.
+func TestServiceNULBytes(t *testing.T) {
+	s := newServices(t)
+	args := s.define(t, "args", fmt.Sprintf("program = %q\npidfile = %q\nargs = [\"-ready-file\", \"%s\\u0000x\"]\n", h.TestDaemon, s.pidfile("args"), s.ready("args")))
+	pidfile := s.define(t, "pidfile", fmt.Sprintf("program = %q\npidfile = \"%s\\u0000.pid\"\n", h.TestDaemon, s.pidfile("pidfile")))
+	user := s.define(t, "user", fmt.Sprintf("program = %q\npidfile = %q\n\nuser = \"root\\u0000\"\n", h.TestDaemon, s.pidfile("user")))
+	for name, want := range map[string]string{
+		"args":    args + ":3: args: element 2 of 2 holds a NUL byte (\\u0000), which no argument can carry: remove it\n",
+		"pidfile": pidfile + ":2: pidfile: holds a NUL byte (\\u0000), which daemonctl cannot pass on: remove it\n",
+		"user":    user + ":4: user: holds a NUL byte (\\u0000), which daemonctl cannot pass on: remove it\n",
+	} {
+		for cmd, code := range map[string]int{"check": 6, "start": 6, "status": 4} {
+			r := s.run(t, cmd, name)
+			h.Expect(t, r, code)
+			if r.Stderr() != want {
+				t.Errorf("%s %s: stderr %q, want %q", cmd, name, r.Stderr(), want)
+			}
+		}
+	}
+	h.Expect(t, s.run(t, "check"), 6)
+	h.Expect(t, s.run(t, "start", "--all"), 6)
+	if entries, _ := os.ReadDir(s.runDir); len(entries) != 0 {
+		t.Fatalf("a definition with a NUL byte started something: %v", entries)
+	}
+}

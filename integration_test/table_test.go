@@ -219,3 +219,65 @@ func TestCheckDefinitions(t *testing.T) {
 		t.Fatalf("check left %v", entries)
 	}
 }
+
+// TestTableEscapes: a daemon whose command line holds terminal escapes,
+// newlines, C1 controls and bytes that are not UTF-8 (which bash's exec
+// -a and printf put there, past daemonctl's own argument passing) cannot
+// reach the operator's terminal through status: the table shows them
+// escaped, one row per service, on a pipe and on a terminal; --json
+// escapes DEL and C1 too, and still decodes to the daemon's arguments.
+func TestTableEscapes(t *testing.T) {
+	if _, err := os.Stat("/bin/bash"); err != nil {
+		t.Skip("needs bash, for exec -a")
+	}
+	s := newServices(t)
+	script := `exec -a "$(printf '/bin/x\377\033]0;pwned\007')" "$0" -ready-file "$1" ` +
+		`-stdout-line "$(printf '\033[2J\033[H')" -stdout-line "$(printf '\nforged  running  1  1s  1K  /bin/forged')" -stdout-line "$(printf '\302\23331m\177')"`
+	s.define(t, "evil", fmt.Sprintf("program = \"/bin/bash\"\nargs = [\"-c\", %q, %q, %q]\npidfile = %q\n", script, h.TestDaemon, s.ready("evil"), s.pidfile("evil")))
+	pid, _ := s.started(t, s.run(t, "start", "evil"), "evil")
+	want := `/bin/x\xff\x1b]0;pwned\x07 -ready-file ` + s.ready("evil") + ` -stdout-line \x1b[2J\x1b[H -stdout-line \nforged  running  1  1s  1K  /bin/forged -stdout-line \u009b31m\x7f`
+	clean := func(t *testing.T, out string) {
+		t.Helper()
+		if !utf8.ValidString(out) {
+			t.Fatalf("output is not UTF-8: %q", out)
+		}
+		for _, r := range out {
+			if r < 0x20 && r != '\n' && r != '\r' || r >= 0x7f && r <= 0x9f {
+				t.Fatalf("%U reached the output: %q", r, out)
+			}
+		}
+	}
+
+	r := s.run(t, "status")
+	h.Expect(t, r, 0)
+	clean(t, r.Stdout())
+	lines := strings.Split(strings.TrimSuffix(r.Stdout(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "evil ") || !strings.HasSuffix(lines[1], "  "+want) {
+		t.Fatalf("table %q, want one row ending in %q", r.Stdout(), want)
+	}
+
+	r, tty := runOnTerminal(t, "1", s.env, "status")
+	h.Expect(t, r, 0)
+	colours := regexp.MustCompile("\x1b\\[[0-9;]*m")
+	clean(t, colours.ReplaceAllString(tty, ""))
+	if rows := strings.Split(strings.TrimRight(tty, "\r\n"), "\r\n"); len(rows) != 2 || !strings.Contains(rows[1], `/bin/x\xff\x1b]0;pwned\x07 -ready-file`) {
+		t.Fatalf("terminal showed %q", tty)
+	}
+
+	r = s.run(t, "status", "--json")
+	h.Expect(t, r, 0)
+	if strings.ContainsAny(r.Stdout(), "\x1b\x07\x7f\u009b") {
+		t.Fatalf("--json printed raw controls: %q", r.Stdout())
+	}
+	var rows []tableRow
+	if err := json.Unmarshal([]byte(r.Stdout()), &rows); err != nil {
+		t.Fatal(err)
+	}
+	// JSON cannot hold the \xff byte (encoding/json makes it U+FFFD); the
+	// rest is exactly what the daemon was given.
+	if len(rows) != 1 || rows[0].PID != pid || len(rows[0].Command) != 9 || rows[0].Command[0] != "/bin/x\ufffd\x1b]0;pwned\a" ||
+		rows[0].Command[8] != "\u009b31m\x7f" || rows[0].Command[6] != "\nforged  running  1  1s  1K  /bin/forged" {
+		t.Fatalf("--json command %q", rows[0].Command)
+	}
+	h.Expect(t, s.run(t, "stop", "evil"), 0)
+}

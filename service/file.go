@@ -40,6 +40,25 @@ type file struct {
 	Init          initFile          `toml:"init"`
 }
 
+// strings maps each key holding a plain string (args and env aside) to
+// its value, "" when it is not set.
+func (f *file) strings() map[string]string {
+	return map[string]string{
+		"description": f.Description, "program": deref(f.Program), "pidfile": deref(f.PIDFile),
+		"user": f.User, "group": f.Group, "chdir": f.Chdir,
+		"stdout": f.Stdout, "stderr": f.Stderr, "notify-socket": f.NotifySocket,
+		"init.required-start": deref(f.Init.RequiredStart), "init.required-stop": deref(f.Init.RequiredStop),
+		"init.default-start": deref(f.Init.DefaultStart), "init.default-stop": deref(f.Init.DefaultStop),
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 type initFile struct {
 	RequiredStart *string `toml:"required-start"`
 	RequiredStop  *string `toml:"required-stop"`

@@ -2,9 +2,9 @@
 // service in a directory (/etc/daemonctl.d/web.toml defines "web"), and
 // turns them into the controller's start and stop specifications.
 //
-// Root runs the programs these files name, so the directory and the files
-// must be writable by nobody but their owner, who must be root or the
-// caller. Every problem is reported as FILE:LINE: KEY: what to fix, and a
+// Root runs the programs these files name, so the files, the directory
+// and every directory above it must be writable by nobody but their
+// owner, who must be root or the caller (see trust.go). Every problem is reported as FILE:LINE: KEY: what to fix, and a
 // broken file never stops the others from being used.
 package service
 
@@ -111,29 +111,31 @@ func Load(dir string) (*Set, error) {
 		}
 		set.Dir = abs
 	}
-	var st unix.Stat_t
-	err := unix.Stat(set.Dir, &st)
+	_, st, bad, err := resolveTrusted(set.Dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		set.Missing = true
 		return set, nil
 	case err != nil:
 		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
+	case bad != nil:
+		return set, withKinds([]error{ErrUnsafe, ErrNotConfigured}, "%s", set.distrusted(bad))
 	case uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR:
 		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s is not a directory: point --config-dir at one", set.Dir)
-	}
-	if why := unsafeReason(uint32(st.Mode), st.Uid); why != "" {
-		return set, withKinds([]error{ErrUnsafe, ErrNotConfigured}, "definition directory %s %s: it would let others make %s run any program; fix it (chown and chmod go-w) or use another --config-dir",
-			set.Dir, why, whoRuns())
 	}
 	entries, err := os.ReadDir(set.Dir)
 	if err != nil {
 		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
 	}
 	var files []string
+	links := map[string]bool{} // the definitions that are symbolic links
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), Ext) && !strings.HasPrefix(e.Name(), ".") {
-			files = append(files, filepath.Join(set.Dir, e.Name()))
+			path := filepath.Join(set.Dir, e.Name())
+			files = append(files, path)
+			if e.Type()&fs.ModeSymlink != 0 {
+				links[path] = true
+			}
 		}
 	}
 	runDir, runDirErr := DefaultRunDir()
@@ -151,7 +153,7 @@ func Load(dir string) (*Set, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i].def, results[i].problems = loadFile(files[i], runDir, runDirErr)
+				results[i].def, results[i].problems = loadFile(files[i], links[files[i]], runDir, runDirErr)
 			}
 		}()
 	}
@@ -252,12 +254,27 @@ func (s *Set) Names() []string {
 	return slices.Sorted(maps.Keys(names))
 }
 
-// loadFile reads, decodes and validates one definition file.
-func loadFile(path, runDir string, runDirErr error) (*Definition, []*Problem) {
+// loadFile reads, decodes and validates one definition file; link says
+// it is a symbolic link, whose way to the file it names must be checked.
+func loadFile(path string, link bool, runDir string, runDirErr error) (*Definition, []*Problem) {
 	name := strings.TrimSuffix(filepath.Base(path), Ext)
 	d := &Definition{Name: name, File: path}
 	if !ValidName(name) {
 		return nil, []*Problem{d.problem("", "%q is not a service name (letters, digits and . _ @ -, not starting with a symbol): rename the file", name)}
+	}
+	if link {
+		// The directory is trusted; what the link leads through is not yet.
+		_, _, bad, err := resolveTrusted(path)
+		switch {
+		case err != nil:
+			return nil, []*Problem{d.problem("", "%v", err)}
+		case bad != nil:
+			fix := "fix it (" + bad.fix + ") or copy the file here"
+			if bad.fix == "" {
+				fix = "copy the file here"
+			}
+			return nil, []*Problem{d.problem("", "refused: it is a link, and %s %s, so others could change the definition and make %s run any program; %s", bad.path, bad.why, whoRuns(), fix)}
+		}
 	}
 	doc, err := readSafely(path)
 	if err != nil {
@@ -293,8 +310,11 @@ func readSafely(path string) ([]byte, error) {
 	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG {
 		return nil, errors.New("is not a regular file: remove it or rename it without " + Ext)
 	}
-	if why := unsafeReason(uint32(st.Mode), st.Uid); why != "" {
-		return nil, fmt.Errorf("refused: the file %s, which would let others make %s run any program; fix it (chown and chmod go-w)", why, whoRuns())
+	if why, fix := untrusted(path, &st, false); why != "" {
+		if fix == "" {
+			fix = "copy it to a file of your own"
+		}
+		return nil, fmt.Errorf("refused: the file %s, which would let others make %s run any program; fix it (%s)", why, whoRuns(), fix)
 	}
 	if st.Size > maxFileSize {
 		return nil, fmt.Errorf("is larger than %d bytes: not a definition", maxFileSize)
@@ -320,24 +340,17 @@ func readSafely(path string) ([]byte, error) {
 	}
 }
 
-// unsafeReason says why a directory or file others could write must not be
-// trusted, or "" when it is safe: it is not world-writable and belongs to
-// root or to the caller.
-func unsafeReason(mode, uid uint32) string {
-	if mode&0o002 != 0 {
-		return fmt.Sprintf("is world-writable (mode %04o)", mode&0o7777)
+// distrusted says why the definition directory cannot be used: bad, the
+// directory itself or one on the way to it, can be changed by others.
+func (s *Set) distrusted(bad *distrust) string {
+	fix := "fix it (" + bad.fix + ") or use another --config-dir"
+	if bad.fix == "" {
+		fix = "use another --config-dir"
 	}
-	if uid != 0 && int(uid) != os.Geteuid() {
-		return fmt.Sprintf("is owned by uid %d, neither root nor you", uid)
+	if bad.path == s.Dir {
+		return fmt.Sprintf("definition directory %s %s: it would let others make %s run any program; %s", s.Dir, bad.why, whoRuns(), fix)
 	}
-	return ""
-}
-
-func whoRuns() string {
-	if os.Geteuid() == 0 {
-		return "root"
-	}
-	return "you"
+	return fmt.Sprintf("definition directory %s: %s %s, so others could replace the definitions and make %s run any program; %s", s.Dir, bad.path, bad.why, whoRuns(), fix)
 }
 
 // decodeProblems turns the TOML decoder's error into problems, one per
@@ -434,6 +447,20 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	bad := func(key, format string, args ...any) {
 		problems = append(problems, d.problem(key, format, args...))
 	}
+	// A NUL byte ends a C string: the kernel would refuse it in a path, an
+	// argument or the environment ("invalid argument", at start), and an
+	// init script would carry it. Refused here, so check catches it.
+	strs := f.strings()
+	for _, key := range slices.Sorted(maps.Keys(strs)) {
+		if strings.Contains(strs[key], "\x00") {
+			bad(key, "holds a NUL byte (\\u0000), which daemonctl cannot pass on: remove it")
+		}
+	}
+	for i, a := range f.Args {
+		if strings.Contains(a, "\x00") {
+			bad("args", "element %d of %d holds a NUL byte (\\u0000), which no argument can carry: remove it", i+1, len(f.Args))
+		}
+	}
 	switch {
 	case f.Program == nil:
 		bad("program", "missing: say what to run, like program = \"/usr/sbin/%s\"", d.Name)
@@ -490,7 +517,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			continue
 		}
 		if strings.Contains(f.Env[key], "\x00") {
-			bad("env."+key, "the value holds a NUL byte")
+			bad("env."+key, "the value holds a NUL byte (\\u0000), which no environment can carry: remove it")
 			continue
 		}
 		d.Env = append(d.Env, key+"="+f.Env[key])
@@ -531,7 +558,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			bad(key, "must be one line")
 		}
 	}
-	slices.SortFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
+	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
 	return problems
 }
 

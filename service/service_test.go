@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -154,12 +155,15 @@ func TestLoadNoRuntimeDir(t *testing.T) {
 
 // TestLoadBadFiles: each bad file is one problem naming its file, line
 // and key, and does not keep the good file from loading.
+// badFile is a definition with one problem, where it is, and what it says.
+type badFile struct {
+	name, body string
+	line       int
+	key, msg   string
+}
+
 func TestLoadBadFiles(t *testing.T) {
-	cases := []struct {
-		name, body string
-		line       int
-		key, msg   string
-	}{
+	cases := []badFile{
 		{"typo", "program = \"/bin/true\"\nprogramm = \"x\"\n", 2, "", `unknown key "programm" (did you mean "program"?)`},
 		{"unknowntable", "program = \"/bin/true\"\n[service]\nx = 1\n", 2, "", `unknown key "service"`},
 		{"unknowninit", "program = \"/bin/true\"\n[init]\nprovides = \"x\"\n", 3, "", `unknown key "init.provides"`},
@@ -182,6 +186,22 @@ func TestLoadBadFiles(t *testing.T) {
 		{"nicerange", "program = \"/bin/true\"\nnice = 40\n", 2, "nice", "out of range"},
 		{"timeout", "program = \"/bin/true\"\ntimeout = \"5s\"\n", 2, "timeout", "applies only with notify = true"},
 		{"envname", "program = \"/bin/true\"\nenv = { \"A=B\" = \"x\" }\n", 2, "env", "not an environment variable name"},
+		{"nulargs", "program = \"/bin/true\"\nargs = [\"-v\", \"a\\u0000b\"]\n", 2, "args", "element 2 of 2 holds a NUL byte (\\u0000), which no argument can carry: remove it"},
+		{"nulenv", "program = \"/bin/true\"\n[env]\nA = \"x\\u0000\"\n", 3, "env.A", "the value holds a NUL byte (\\u0000)"},
+	}
+	// A NUL byte (TOML's \u0000) in any string that reaches a path, an
+	// argument, the environment or an init script.
+	nul := "holds a NUL byte (\\u0000), which daemonctl cannot pass on: remove it"
+	for _, key := range []string{"program", "pidfile", "user", "group", "chdir", "stdout", "stderr", "description"} {
+		c := badFile{"nul" + key, fmt.Sprintf("program = \"/bin/true\"\n%s = \"/x\\u0000y\"\n", key), 2, key, nul}
+		if key == "program" {
+			c.body, c.line = "program = \"/bin/\\u0000true\"\n", 1
+		}
+		cases = append(cases, c)
+	}
+	cases = append(cases, badFile{"nulsocket", "program = \"/bin/true\"\nnotify = true\nnotify-socket = \"/run/\\u0000s\"\n", 3, "notify-socket", nul})
+	for _, key := range []string{"required-start", "required-stop", "default-start", "default-stop"} {
+		cases = append(cases, badFile{"nul" + key, fmt.Sprintf("program = \"/bin/true\"\n[init]\n%s = \"2\\u0000\"\n", key), 3, "init." + key, nul})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
