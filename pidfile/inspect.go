@@ -95,6 +95,10 @@ type State struct {
 	Record *Record
 	// exec and program, from the options.
 	exec, program string
+	// moved says why the file's record was made for another file ("" when
+	// it was not): a pidfile moved or linked here from another name is
+	// another service's, and so is its lock.
+	moved string
 }
 
 // Option narrows what Inspect accepts as the daemon.
@@ -238,6 +242,7 @@ func newView(state *State, file *os.File) (*view, error) {
 		v.why = distrustFile(&v.st)
 		if v.why == "" {
 			v.why = misplaced(state.Path, rec)
+			state.moved = v.why
 		}
 		if v.why == "" {
 			state.Record = &rec
@@ -314,8 +319,12 @@ func (v *view) isMain(info process.Info) bool {
 // serviceLock reports whether the lock holder holds, taken by taker, is
 // the service's: taken by the stage the record names (still that process,
 // if it lives), or, without a record, by the leader of holder's session,
-// which daemonctl's stage is.
+// which daemonctl's stage is. A file whose record was made for another
+// file holds no lock of this service's.
 func (v *view) serviceLock(holder, taker int) bool {
+	if v.state.moved != "" {
+		return false
+	}
 	if r := v.state.Record; r != nil {
 		if taker != r.Stage {
 			return false
@@ -380,7 +389,7 @@ func (s State) lockers() (holders, foreign []int, err error) {
 	for _, t := range takers {
 		switch {
 		case seen[t]:
-		case s.Record != nil && t != s.Record.Stage:
+		case s.moved != "", s.Record != nil && t != s.Record.Stage:
 			foreign = append(foreign, t)
 		default:
 			hidden = true
