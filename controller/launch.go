@@ -242,7 +242,7 @@ func acquire(path string) (*pidfile.File, launchResult) {
 		if st.PID == 0 {
 			return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: %s", path, unrecorded(st))}
 		}
-		return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: main process %d is gone but %s still hold the lock", path, st.PID, pidList(st.Holders))}
+		return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: main process %d is gone but %s still %s the lock", path, st.PID, pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))}
 	case pidfile.Unverified:
 		return nil, launchResult{Kind: kindUnverified, Error: unverifiedText(NameFor(path), path, st)}
 	}

@@ -122,7 +122,7 @@ func checkNotRunning(name, path string, started *Started) (bool, error) {
 		if st.PID == 0 {
 			return false, withKind(ErrOrphaned, "%s: %s; not starting a second instance: stop it first (daemonctl stop -p %s)", name, unrecorded(st), path)
 		}
-		return false, withKind(ErrOrphaned, "%s: main process %d is gone but %s still hold the lock on %s; stop them first (daemonctl stop -p %s)", name, st.PID, pidList(st.Holders), path, path)
+		return false, withKind(ErrOrphaned, "%s: main process %d is gone but %s still %s the lock on %s; stop %s first (daemonctl stop -p %s)", name, st.PID, pidList(st.Holders), plural(len(st.Holders), "holds", "hold"), path, plural(len(st.Holders), "it", "them"), path)
 	}
 	return false, nil
 }

@@ -371,7 +371,7 @@ func Signal(spec SignalSpec) (int, error) {
 		if st.PID == 0 {
 			return 0, withKind(ErrOrphaned, "%s: %s: use stop", name, unrecorded(st))
 		}
-		return 0, withKind(ErrOrphaned, "%s: main process %d is gone; %s still hold the lock: use stop", name, st.PID, pidList(st.Holders))
+		return 0, withKind(ErrOrphaned, "%s: main process %d is gone; %s still %s the lock: use stop", name, st.PID, pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))
 	}
 	s := &stopper{name: name, path: path, state: st, main: st.PID, live: map[int]*signals.Process{}}
 	defer s.closeAll()
