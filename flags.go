@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -34,7 +36,7 @@ func startFlags() []cli.Flag {
 		&cli.StringFlag{Name: "umask", Usage: "octal `MASK` for the daemon (default 022)"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as `USER` (name or uid), with its groups; root only"},
 		&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "run with primary `GROUP` (name or gid); root only"},
-		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add `KEY=VALUE` to the environment (repeatable)"},
+		&cli.GenericFlag{Name: "env", Aliases: []string{"e"}, Value: &envList{}, Usage: "add `KEY=VALUE` to the environment (repeatable)"},
 		&cli.BoolFlag{Name: "clear-env", Usage: "start from an empty environment (then only --env)"},
 		&cli.StringFlag{Name: "stdout", Aliases: []string{"o"}, Usage: "append the daemon's stdout to `FILE` (created 0640; default /dev/null)"},
 		&cli.StringFlag{Name: "stderr", Usage: "append the daemon's stderr to `FILE` (created 0640; default /dev/null)"},
@@ -106,3 +108,46 @@ func scheduleOver(c *cli.Context, base signals.Schedule) (signals.Schedule, erro
 	}
 	return sched, nil
 }
+
+// envList is --env's value: the KEY=VALUE entries exactly as given.
+// cli.StringSliceFlag would trim their spaces and, copying the value to
+// the -e alias through JSON, turn bytes that are not UTF-8 into U+FFFD.
+type envList struct{ entries []string }
+
+// envListCopy starts Serialize's form, which no argument can (it holds a
+// NUL).
+const envListCopy = "\x00env\x00"
+
+// Set appends an entry, or takes over a copy made by Serialize.
+func (l *envList) Set(v string) error {
+	copied, ok := strings.CutPrefix(v, envListCopy)
+	if !ok {
+		l.entries = append(l.entries, v)
+		return nil
+	}
+	l.entries = nil
+	for q := range strings.SplitSeq(copied, "\x00") {
+		if q == "" {
+			continue
+		}
+		e, err := strconv.Unquote(q)
+		if err != nil {
+			return err
+		}
+		l.entries = append(l.entries, e)
+	}
+	return nil
+}
+
+// Serialize renders the entries losslessly (cli.Serializer), for the copy
+// to the flag's other name.
+func (l *envList) Serialize() string {
+	var b strings.Builder
+	b.WriteString(envListCopy)
+	for _, e := range l.entries {
+		b.WriteString(strconv.Quote(e) + "\x00")
+	}
+	return b.String()
+}
+
+func (l *envList) String() string { return strings.Join(l.entries, " ") }

@@ -122,7 +122,9 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 		}
 	}
 	if c.IsSet("env") {
-		spec.Env = append(spec.Env, c.StringSlice("env")...)
+		if env, ok := c.Generic("env").(*envList); ok {
+			spec.Env = append(spec.Env, env.entries...)
+		}
 	}
 	for flag, field := range map[string]*bool{"clear-env": &spec.ClearEnv, "notify": &spec.Notify, "keep-on-timeout": &spec.KeepOnTimeout} {
 		if c.IsSet(flag) {
