@@ -220,7 +220,24 @@ func look(path string, last bool, opts ...Option) (State, error) {
 		}
 		return state, fmt.Errorf("%s: %w", path, v.perr)
 	}
-	return v.unlocked()
+	state, err = v.unlocked()
+	if err == nil && state.Status == Stale && state.Foreign == nil {
+		state.Foreign = v.sharedLockers()
+	}
+	return state, err
+}
+
+// sharedLockers lists the takers of shared locks on the file of a dead
+// service, which probe's shared lock does not notice: no start of the
+// service takes one, so whoever holds one is someone else (a reader),
+// who keeps stop from removing the file.
+func (v *view) sharedLockers() []int {
+	if err := unix.Flock(int(v.file.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+		_ = unix.Flock(int(v.file.Fd()), unix.LOCK_UN)
+		return nil
+	}
+	_, foreign, _ := v.state.lockers()
+	return foreign
 }
 
 // newView reads the file's status, PID and record.
