@@ -83,6 +83,17 @@ func wireInt(value string, bits int) (int64, error) {
 	return n, nil
 }
 
+// wireUint reads an unsigned 32-bit field (a umask, user or group ID).
+func wireUint(value string) (uint32, error) {
+	n, err := strconv.ParseUint(value, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q is not an unsigned number", errWire, value)
+	}
+	return uint32(n), nil
+}
+
+func (w *wireWriter) putUint(tag byte, n uint32) { w.put(tag, strconv.FormatUint(uint64(n), 10)) }
+
 // encode renders ls for the stage.
 func (ls *launchSpec) encode() []byte {
 	var w wireWriter
@@ -96,12 +107,12 @@ func (ls *launchSpec) encode() []byte {
 		w.put(tagEnv, e)
 	}
 	w.put(tagDir, ls.Dir)
-	w.putInt(tagUmask, int64(ls.Umask))
+	w.putUint(tagUmask, ls.Umask)
 	if ls.Cred != nil {
-		w.putInt(tagUID, int64(ls.Cred.UID))
-		w.putInt(tagGID, int64(ls.Cred.GID))
+		w.putUint(tagUID, ls.Cred.UID)
+		w.putUint(tagGID, ls.Cred.GID)
 		for _, g := range ls.Cred.Groups {
-			w.putInt(tagGroup, int64(g))
+			w.putUint(tagGroup, g)
 		}
 	}
 	if ls.Stdout != "" {
@@ -141,17 +152,17 @@ func decodeLaunchSpec(msg []byte) (*launchSpec, error) {
 		case tagDir:
 			ls.Dir = v
 		case tagUmask:
-			n, err = wireInt(v, 32)
-			ls.Umask = uint32(n)
+			ls.Umask, err = wireUint(v)
 		case tagUID:
-			n, err = wireInt(v, 33)
-			cred.UID, hasCred = uint32(n), true
+			cred.UID, err = wireUint(v)
+			hasCred = true
 		case tagGID:
-			n, err = wireInt(v, 33)
-			cred.GID, hasCred = uint32(n), true
+			cred.GID, err = wireUint(v)
+			hasCred = true
 		case tagGroup:
-			n, err = wireInt(v, 33)
-			cred.Groups = append(cred.Groups, uint32(n))
+			var g uint32
+			g, err = wireUint(v)
+			cred.Groups = append(cred.Groups, g)
 		case tagStdout:
 			ls.Stdout = v
 		case tagStderr:
