@@ -29,6 +29,10 @@
 //	-children-file F       before the ready file, write the children's PIDs to F, one a line
 //	-kill-children-on-term kill (SIGKILL) and reap the children before exiting on SIGTERM
 //	-close-fds             at start, close every inherited descriptor >= 3 (drops the pidfile lock)
+//	-tamper-pid N          at start, as a compromised daemon would, try to make the pidfile it holds as
+//	                       fd 3 name pid N (and rewrite daemonctl's record of it, user.daemonctl), through
+//	                       fd 3 and through the file's path; then close fd 3
+//	-tamper-report F       with -tamper-pid, write one line per attempt to F: "NAME ok", or "NAME ERRNO"
 //	-notify-after D        sd_notify "READY=1" to $NOTIFY_SOCKET after D from start
 //	-notify-status S       send "STATUS=S" (own datagram) just before READY=1
 //	-notify-stamp-file F   write the unix-nanos time to F just before READY=1 (benchmarks)
@@ -88,6 +92,8 @@ type config struct {
 	killChildrenOnTerm bool
 	child              bool
 	closeFDs           bool
+	tamperPID          int
+	tamperReport       string
 	notifyAfter        time.Duration
 	notifyStatus       string
 	notifyStampFile    string
@@ -185,6 +191,8 @@ func main() {
 	flag.BoolVar(&cfg.killChildrenOnTerm, "kill-children-on-term", false, "on SIGTERM, SIGKILL and reap the children before exiting")
 	flag.BoolVar(&cfg.child, "child", false, "internal: this is a child started by -children")
 	flag.BoolVar(&cfg.closeFDs, "close-fds", false, "at start, close every inherited descriptor >= 3")
+	flag.IntVar(&cfg.tamperPID, "tamper-pid", 0, "at start, try to make the pidfile held as fd 3 name `pid`, then close fd 3")
+	flag.StringVar(&cfg.tamperReport, "tamper-report", "", "with -tamper-pid, write one line per attempt to `file`")
 	flag.DurationVar(&cfg.notifyAfter, "notify-after", 0, "send READY=1 to $NOTIFY_SOCKET after `duration` from start (default: never)")
 	flag.StringVar(&cfg.notifyStatus, "notify-status", "", "send STATUS=`text` just before READY=1")
 	flag.StringVar(&cfg.notifyStampFile, "notify-stamp-file", "", "write the unix-nanos time to `file` just before sending READY=1 (for benchmarks)")
@@ -204,6 +212,11 @@ func main() {
 	}
 	if cfg.closeFDs {
 		if err := closeInheritedFDs(); err != nil {
+			fail(err)
+		}
+	}
+	if cfg.tamperPID != 0 {
+		if err := tamperPidfile(cfg.tamperPID, cfg.tamperReport); err != nil {
 			fail(err)
 		}
 	}
@@ -667,4 +680,126 @@ func niceValue() (int, error) {
 		return 0, errors.New("cannot parse /proc/self/stat")
 	}
 	return strconv.Atoi(fields[16])
+}
+
+// lockFD is where daemonctl passes the pidfile's locked descriptor.
+const lockFD = 3
+
+// recordAttr is the extended attribute in which daemonctl's launcher stage
+// records the daemon it started.
+const recordAttr = "user.daemonctl"
+
+// tamperPidfile tries what a compromised daemon would to point root's next
+// stop at victim: rewrite the pidfile it holds as fd 3 to name victim, and
+// daemonctl's record to vouch for victim, through the descriptor and
+// through the path (the file's directory too); then it closes fd 3, so
+// that only the file's contents and record are left to go by. Each
+// attempt is one line of report: "NAME ok" when the kernel let it
+// through, else "NAME ERRNO".
+func tamperPidfile(victim int, report string) error {
+	path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", lockFD))
+	if err != nil {
+		return fmt.Errorf("-tamper-pid: no descriptor %d: %w", lockFD, err)
+	}
+	content := []byte(strconv.Itoa(victim) + "\n")
+	forged := forgeRecord(victim)
+	writeTo := func(fd int) error {
+		defer unix.Close(fd)
+		if err := unix.Ftruncate(fd, 0); err != nil {
+			return err
+		}
+		_, err := unix.Pwrite(fd, content, 0)
+		return err
+	}
+	attempts := []struct {
+		name string
+		try  func() error
+	}{
+		{"ftruncate", func() error { return unix.Ftruncate(lockFD, 0) }},
+		{"write", func() error { _, err := unix.Write(lockFD, content); return err }},
+		{"pwrite", func() error { _, err := unix.Pwrite(lockFD, content, 0); return err }},
+		{"fsetxattr", func() error { return unix.Fsetxattr(lockFD, recordAttr, forged, 0) }},
+		{"fremovexattr", func() error { return unix.Fremovexattr(lockFD, recordAttr) }},
+		{"fchmod", func() error { return unix.Fchmod(lockFD, 0o666) }},
+		{"fchown", func() error { return unix.Fchown(lockFD, os.Getuid(), os.Getgid()) }},
+		{"reopen-proc-fd", func() error {
+			fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", lockFD), unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			return writeTo(fd)
+		}},
+		{"open-path", func() error {
+			fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			return writeTo(fd)
+		}},
+		{"truncate", func() error { return unix.Truncate(path, 0) }},
+		{"setxattr", func() error { return unix.Lsetxattr(path, recordAttr, forged, 0) }},
+		{"removexattr", func() error { return unix.Lremovexattr(path, recordAttr) }},
+		{"create-beside", func() error {
+			fd, err := unix.Open(path+".tamper", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+			if err != nil {
+				return err
+			}
+			unix.Close(fd)
+			return unix.Rename(path+".tamper", path)
+		}},
+		{"unlink", func() error { return unix.Unlink(path) }},
+	}
+	var b strings.Builder
+	for _, a := range attempts {
+		if err := a.try(); err != nil {
+			var errno unix.Errno
+			if errors.As(err, &errno) {
+				fmt.Fprintf(&b, "%s %s\n", a.name, unix.ErrnoName(errno))
+			} else {
+				fmt.Fprintf(&b, "%s %v\n", a.name, err)
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "%s ok\n", a.name)
+	}
+	if err := unix.Close(lockFD); err != nil {
+		return fmt.Errorf("-tamper-pid: close fd %d: %w", lockFD, err)
+	}
+	if report == "" {
+		return nil
+	}
+	return writeFileAtomic(report, []byte(b.String()))
+}
+
+// forgeRecord is the record the stage wrote, as fd 3 reads it, rewritten
+// to vouch for victim: its PID, start time and pidfd inode. (Without a
+// record to start from, a bare one naming victim.)
+func forgeRecord(victim int) []byte {
+	fields := map[string]string{"pid": strconv.Itoa(victim)}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", victim)); err == nil {
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 19 {
+				fields["start"] = f[19] // field 22, starttime
+			}
+		}
+	}
+	if fd, err := unix.PidfdOpen(victim, 0); err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil {
+			fields["procid"] = strconv.FormatUint(st.Ino, 10)
+		}
+		unix.Close(fd)
+	}
+	buf := make([]byte, 1024)
+	n, err := unix.Fgetxattr(lockFD, recordAttr, buf)
+	if err != nil {
+		return []byte("daemonctl/1 pid=" + fields["pid"])
+	}
+	words := strings.Fields(string(buf[:n]))
+	for i, w := range words {
+		if key, _, ok := strings.Cut(w, "="); ok && fields[key] != "" {
+			words[i] = key + "=" + fields[key]
+		}
+	}
+	return []byte(strings.Join(words, " "))
 }
