@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	h "github.com/daemonctl/daemonctl/integration_test/harness"
 )
 
@@ -36,6 +34,7 @@ type unprivileged struct {
 	daemonctl string
 	daemon    string
 	dir       string // a 0755 directory of the test, for pidfiles
+	helper    string // a copy of the test binary, made by helperBinary
 }
 
 func asUnprivileged(t *testing.T) *unprivileged {
@@ -418,79 +417,5 @@ func TestPrivPidfileMode(t *testing.T) {
 				h.Expect(t, stop(pidfile), 0)
 			}
 		})
-	}
-}
-
-func TestPrivForeignLockNeverSignalled(t *testing.T) {
-	// flock needs no write access: nobody can lock root's 0644 pidfile,
-	// on a read-only descriptor, while the service is down. That lock is
-	// not the service's: stop, reload and signal must not signal its
-	// holders, and it must not keep the service from starting.
-	p := asUnprivileged(t)
-	flockBin, err := exec.LookPath("flock")
-	if err != nil {
-		t.Skip("needs flock(1) to hold a lock as another user")
-	}
-	pidfile := filepath.Join(p.dir, "web.pid")
-	marker := pidfile + ".ready"
-	d := h.StartDaemon(t, pidfile, nil)
-	if err := unix.PidfdSendSignal(d.PIDFD, unix.SIGKILL, nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	if !h.WaitExit(d.PIDFD, 10*time.Second) {
-		t.Fatal("daemon survived SIGKILL")
-	}
-	before := snapshotFile(t, pidfile)
-
-	lockDir := filepath.Join(p.dir, "locker")
-	if err := os.Mkdir(lockDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(lockDir, int(p.uid), int(p.gid)); err != nil {
-		t.Fatal(err)
-	}
-	locked := filepath.Join(lockDir, "locked")
-	locker := exec.Command(flockBin, "-x", "-w", "10", pidfile, "-c", "echo $$ > '"+locked+"' && exec sleep 1000")
-	locker.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: p.uid, Gid: p.gid, Groups: []uint32{}}}
-	if err := locker.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lockerFD := h.Watch(t, locker.Process.Pid)
-	if !h.WaitFileFunc(t, locked, 10*time.Second, func(b []byte) bool { return bytes.HasSuffix(b, []byte("\n")) }) {
-		t.Fatal("flock never took the lock")
-	}
-	sleeper := h.ReadPID(t, locked)
-	sleeperFD := h.Watch(t, sleeper)
-
-	r := h.Run(t, "status", "-p", pidfile)
-	h.Expect(t, r, 1)
-	if !strings.Contains(r.Stdout(), "dead") {
-		t.Fatalf("status with only a foreign lock: %s, want dead", r)
-	}
-	r = h.Run(t, "stop", "-p", pidfile, "--retry", "TERM/0.2/KILL/0.2")
-	h.Expect(t, r, 0)
-	if !strings.Contains(r.Stderr(), "not the service's") {
-		t.Errorf("stop does not say the file stays locked by someone else: %s", r)
-	}
-	for _, args := range [][]string{{"reload", "-p", pidfile}, {"signal", "-p", pidfile, "KILL"}} {
-		h.Expect(t, h.Run(t, args...), 7)
-	}
-	assertFileUntouched(t, pidfile, before)
-	if h.Exited(lockerFD) || h.Exited(sleeperFD) {
-		t.Fatal("daemonctl signalled the processes holding a foreign lock")
-	}
-
-	// start replaces the file rather than wait for the locker: the new
-	// daemon holds the lock of the new file.
-	h.Expect(t, h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker), 0)
-	daemon := h.ReadPID(t, pidfile)
-	h.Watch(t, daemon)
-	if !holdsFlock(t, daemon, pidfile) {
-		t.Fatalf("the new daemon %d does not hold the lock on %s", daemon, pidfile)
-	}
-	h.Expect(t, h.Run(t, "status", "-p", pidfile), 0)
-	h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
-	if h.Exited(lockerFD) || h.Exited(sleeperFD) {
-		t.Fatal("daemonctl signalled the processes holding a foreign lock")
 	}
 }

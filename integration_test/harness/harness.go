@@ -289,27 +289,38 @@ func WaitFile(t testing.TB, path string, d time.Duration) bool {
 // accepts, re-reading it on every inotify event in its directory.
 func WaitFileFunc(t testing.TB, path string, d time.Duration, ok func([]byte) bool) bool {
 	t.Helper()
+	found, err := AwaitFile(path, d, ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// AwaitFile is WaitFileFunc for code without a testing.TB (a helper
+// process): it reports whether the file came, and an error when inotify
+// fails.
+func AwaitFile(path string, d time.Duration, ok func([]byte) bool) (bool, error) {
 	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
-		t.Fatalf("inotify: %v", err)
+		return false, fmt.Errorf("inotify: %w", err)
 	}
 	defer unix.Close(in)
 	if _, err := unix.InotifyAddWatch(in, filepath.Dir(path), unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_MODIFY); err != nil {
-		t.Fatalf("inotify watch %s: %v", filepath.Dir(path), err)
+		return false, fmt.Errorf("inotify watch %s: %w", filepath.Dir(path), err)
 	}
 	deadline := time.Now().Add(d)
 	buf := make([]byte, 4096)
 	for {
 		if b, err := os.ReadFile(path); err == nil && ok(b) {
-			return true
+			return true, nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return false
+			return false, nil
 		}
 		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, int(left.Milliseconds())+1); err != nil && !errors.Is(err, unix.EINTR) {
-			t.Fatalf("poll inotify: %v", err)
+			return false, fmt.Errorf("poll inotify: %w", err)
 		}
 		for {
 			if n, _ := unix.Read(in, buf); n <= 0 {
