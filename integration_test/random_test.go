@@ -28,17 +28,27 @@ import (
 // TestRandomConcurrency lets several goroutines issue random start, stop,
 // restart, status, reload and signal commands against a few pidfiles, and
 // plant attacks (the PID of an unrelated "canary" process, or garbage)
-// into pidfiles nobody holds, while a checker scans the processes. The
-// invariants, checked throughout and at the end:
+// into pidfiles nobody holds, while a checker scans the processes. Some
+// daemons close their descriptors (-close-fds, as sshd -D does), and a
+// hostile user (the real user nobody, when the test runs as root; the
+// test's own user otherwise, for what needs no other user) takes
+// read-only flocks on the pidfiles for random short moments, and, as
+// root's service user who owns a second directory of pidfiles, renames
+// its own files naming a canary, with a forged record of daemonctl's
+// stage, over the stale ones; a nobody-owned file with such a record is
+// also planted among root's own. The invariants, checked throughout and
+// at the end:
 //
-//   - At most one test daemon per pidfile holds a lock, and it holds the
-//     lock of the file the path names: never two daemons for one pidfile.
-//     (A test daemon never closes its lock descriptor, and its cmdline is
-//     empty from the moment its descriptors start closing, so every test
-//     daemon the scan sees alive holds a lock.)
+//   - At most one test daemon per pidfile holds a lock or runs without
+//     one, and a locked one holds the lock of the file the path names:
+//     never two daemons for one pidfile. (Only -close-fds daemons close
+//     their lock descriptor, and a test daemon's cmdline is empty from the
+//     moment its descriptors start closing as it exits, so every other
+//     test daemon the scan sees alive holds a lock.)
 //   - A PID that status calls running, or that start, reload or signal
 //     name, is a test daemon of that pidfile (or has exited since).
-//   - The canaries, started directly by this test, receive no signal.
+//   - The canaries, started directly by this test, and the hostile
+//     user's lockers receive no signal.
 //   - Every exit code is one the command documents for these requests.
 //   - At the end, stopping each pidfile leaves no daemon and no file.
 //
@@ -64,8 +74,8 @@ func TestRandomConcurrency(t *testing.T) {
 	}
 	t.Logf("seed %d, %d operations (replay: DAEMONCTL_RANDOM_SEED=%d DAEMONCTL_RANDOM_OPS=%d)", seed, ops, seed, ops)
 
-	const workers, pidfiles, canaries = 6, 3, 2
-	w := newRandomWorld(t, pidfiles, canaries)
+	const workers, pidfiles, hostilePidfiles, canaries = 6, 3, 2, 2
+	w := newRandomWorld(t, pidfiles, hostilePidfiles, canaries)
 	begin := time.Now()
 
 	stopChecker := make(chan struct{})
@@ -106,16 +116,22 @@ func TestRandomConcurrency(t *testing.T) {
 
 	w.finish()
 	t.Logf("%d operations in %v by %d workers on %d pidfiles; %d invariant checks (%d scans saw two test daemons of one pidfile alive, one of them exiting)",
-		min(int(next.Load())-workers, ops), elapsed.Round(time.Millisecond), workers, pidfiles, w.checks.Load(), w.overlaps.Load())
+		min(int(next.Load())-workers, ops), elapsed.Round(time.Millisecond), workers, len(w.pidfiles), w.checks.Load(), w.overlaps.Load())
 	w.logOutcomes()
 }
 
 // randomWorld is the shared state of one randomized run.
 type randomWorld struct {
 	t        *testing.T
-	dir      string
+	dir      string // root's (the test user's) pidfiles, in a directory of its own
 	pidfiles []string
 	canaries []randomCanary
+	// nobody is the hostile user, when the test runs as root; hostileDir
+	// is then the directory of pidfiles nobody owns (as a service user
+	// owns /run/web), and helper the test binary it runs.
+	nobody     *unprivileged
+	hostileDir string
+	helper     string
 
 	checks   atomic.Int64
 	overlaps atomic.Int64
@@ -135,11 +151,36 @@ type randomCanary struct {
 	signals    string // the file its TERM, HUP and USR1 are logged to
 }
 
-func newRandomWorld(t *testing.T, pidfiles, canaries int) *randomWorld {
+func newRandomWorld(t *testing.T, pidfiles, hostilePidfiles, canaries int) *randomWorld {
 	t.Helper()
 	w := &randomWorld{t: t, dir: t.TempDir(), outcomes: map[string]map[int]int{}, messages: map[string]int{}}
+	var err error
+	if w.helper, err = os.Executable(); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		w.nobody = asUnprivileged(t)
+		w.helper = w.nobody.helperBinary(t)
+		w.dir = filepath.Join(w.nobody.dir, "svc")
+		w.hostileDir = filepath.Join(w.nobody.dir, "run")
+		for _, d := range []string{w.dir, w.hostileDir} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chown(w.hostileDir, int(w.nobody.uid), int(w.nobody.gid)); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		t.Log("not root: the hostile locks are the test user's own, and no other user's pidfiles are planted")
+	}
 	for i := range pidfiles {
 		w.pidfiles = append(w.pidfiles, filepath.Join(w.dir, fmt.Sprintf("svc%d.pid", i)))
+	}
+	for i := range hostilePidfiles {
+		if w.hostileDir != "" {
+			w.pidfiles = append(w.pidfiles, filepath.Join(w.hostileDir, fmt.Sprintf("web%d.pid", i)))
+		}
 	}
 	// Whatever happens, no test daemon outlives the test.
 	t.Cleanup(func() {
@@ -211,24 +252,35 @@ func (w *randomWorld) fail(format string, args ...any) {
 func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 	pf := w.pidfiles[rng.IntN(len(w.pidfiles))]
 	daemon := []string{"--", h.TestDaemon, "-ready-file", fmt.Sprintf("%s.%d.ready", pf, n), "-hup-file", pf + ".hup", "-usr1-file", pf + ".usr1"}
+	if filepath.Dir(pf) == w.dir && rng.IntN(4) == 0 {
+		// Like sshd -D: daemonctl vouches for it by the start's record,
+		// which it can only do in a directory nobody else may write.
+		daemon = append(daemon, "-close-fds")
+	}
 	var cmd string
 	var args []string
 	switch p := rng.IntN(100); {
-	case p < 25:
+	case p < 22:
 		cmd, args = "start", append([]string{"start", "-p", pf}, daemon...)
-	case p < 45:
+	case p < 40:
 		cmd, args = "stop", []string{"stop", "-p", pf}
-	case p < 55:
+	case p < 49:
 		cmd, args = "restart", append([]string{"restart", "-p", pf, "--retry", "TERM/5/KILL/5"}, daemon...)
-	case p < 73:
+	case p < 65:
 		cmd, args = "status", []string{"status", "-p", pf}
-	case p < 83:
+	case p < 74:
 		cmd, args = "reload", []string{"reload", "-p", pf}
-	case p < 93:
+	case p < 83:
 		sig := []string{"USR1", "HUP", "KILL", "TERM"}[rng.IntN(4)]
 		cmd, args = "signal", []string{"signal", "-p", pf, sig}
+	case p < 90:
+		w.plant(pf, w.canaries[rng.IntN(len(w.canaries))], p >= 88)
+		return
+	case p < 95:
+		w.foreignLock(rng, pf)
+		return
 	default:
-		w.plant(pf, w.canaries[rng.IntN(len(w.canaries))], p >= 98)
+		w.plantForeign(pf, w.canaries[rng.IntN(len(w.canaries))])
 		return
 	}
 	r := h.Run(w.t, args...)
@@ -248,12 +300,21 @@ func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 		w.checkNamed(pf, pid, fmt.Sprintf("op %d: daemonctl %s said %q", n, cmd, strings.TrimSpace(r.Stdout())))
 	}
 	if out := r.Stdout() + r.Stderr(); strings.Contains(out, "closed its lock descriptor") {
-		// Test daemons never close their lock descriptor, and canaries
-		// are planted without a record: nothing here runs without its lock.
-		w.fail("op %d: daemonctl %s saw a daemon running without its lock:\n%s", n, cmd, r)
+		// Only -close-fds daemons run without their lock: a canary, with
+		// or without a forged record, must never pass for one.
+		for _, m := range namedPID.FindAllStringSubmatch(out, -1) {
+			if pid, _ := strconv.Atoi(m[1] + m[2]); aliveDaemon(pid) && !closesFDs(pid) {
+				w.fail("op %d: daemonctl %s said pid %d runs without its lock, which it does not:\n%s", n, cmd, pid, r)
+			}
+		}
 	}
 	if cmd == "status" && r.Code() == 0 && !namedPID.MatchString(r.Stdout()) {
 		w.fail("op %d: status exited 0 without naming a pid: %q", n, r.Stdout())
+	}
+	if (r.Code() == 1 || r.Code() == 4) && rng.IntN(2) == 0 {
+		// Told to check the process and remove the file, the operator
+		// does, now and then.
+		w.clearPlanted(pf)
 	}
 }
 
@@ -264,6 +325,9 @@ func (w *randomWorld) record(cmd, pidfile string, r h.Result, n int) {
 	}
 	first, _, _ := strings.Cut(out, "\n")
 	first = strings.ReplaceAll(first, w.dir, "DIR")
+	if w.hostileDir != "" {
+		first = strings.ReplaceAll(first, w.hostileDir, "RUN")
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.outcomes[cmd] == nil {
@@ -279,10 +343,14 @@ func (w *randomWorld) record(cmd, pidfile string, r h.Result, n int) {
 
 // plant writes a canary's PID (with an mtime before the canary started,
 // as if the PID had been reused since the file was written), or garbage,
-// into pidfile, if nobody holds its lock. The planted file carries no
-// record of daemonctl's stage: nobody may vouch for its PID. The lock it holds meanwhile is
-// taken on a read-only descriptor, as any user who can read the file
-// could: that never makes the test process one of the service's.
+// into pidfile, if nobody holds its lock and it names no live daemon (a
+// -close-fds one): the daemon is dead and its PID reused. The planted file
+// carries no record of daemonctl's stage: nobody may vouch for its PID.
+// A file planted earlier is removed instead, as the operator whom
+// daemonctl tells to check it and remove it would. The lock plant holds
+// meanwhile is taken on a read-only descriptor, as any user who can read
+// the file could: that never makes the test process one of the
+// service's.
 func (w *randomWorld) plant(pidfile string, c randomCanary, garbage bool) {
 	f, err := os.OpenFile(pidfile, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
@@ -290,18 +358,13 @@ func (w *randomWorld) plant(pidfile string, c randomCanary, garbage bool) {
 		return
 	}
 	defer f.Close()
-	lock, err := os.OpenFile(pidfile, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return // removed meanwhile
+	lock, ok := w.lockStale(pidfile, f)
+	if !ok {
+		return
 	}
 	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return // a daemon holds it: planting would be no reuse but an attack by its owner
-	}
-	var written, held, named unix.Stat_t
-	if unix.Fstat(int(f.Fd()), &written) != nil || unix.Fstat(int(lock.Fd()), &held) != nil || unix.Stat(pidfile, &named) != nil ||
-		written.Ino != named.Ino || held.Ino != named.Ino {
-		return // replaced meanwhile
+	if w.removePlanted(pidfile) {
+		return
 	}
 	content := strconv.Itoa(c.pid) + "\n"
 	if garbage {
@@ -321,10 +384,176 @@ func (w *randomWorld) plant(pidfile string, c randomCanary, garbage bool) {
 	if err := os.Rename(tmp, pidfile); err != nil {
 		w.fail("plant: %v", err)
 	}
+	w.note("plant", 0, fmt.Sprintf("plant %q in %s", content, filepath.Base(pidfile)))
+}
+
+// lockStale takes an exclusive lock on pidfile, open as f, through a
+// read-only descriptor of its own, if nobody holds a lock on it, the path
+// still names f, and the file names no live test daemon; it returns the
+// locked descriptor, to be closed once the file has been dealt with.
+func (w *randomWorld) lockStale(pidfile string, f *os.File) (*os.File, bool) {
+	lock, err := os.OpenFile(pidfile, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, false // removed meanwhile
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, false // a daemon holds it: planting would be no reuse but an attack by its owner
+	}
+	var written, held, named unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &written) != nil || unix.Fstat(int(lock.Fd()), &held) != nil || unix.Stat(pidfile, &named) != nil ||
+		written.Ino != named.Ino || held.Ino != named.Ino {
+		lock.Close()
+		return nil, false // replaced meanwhile
+	}
+	if b, err := os.ReadFile(pidfile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && daemonOf(pid, pidfile) {
+			lock.Close()
+			return nil, false // a daemon that closed its lock descriptor runs
+		}
+	}
+	return lock, true
+}
+
+// removePlanted removes pidfile, locked by the caller, if it holds what
+// plant or plantForeign put there, as the operator does whom daemonctl
+// tells to check the process and remove the file. It reports whether it
+// did.
+func (w *randomWorld) removePlanted(pidfile string) bool {
+	b, _ := os.ReadFile(pidfile)
+	if !w.planted(string(b)) {
+		return false
+	}
+	if err := os.Remove(pidfile); err != nil {
+		w.fail("remove planted %s: %v", pidfile, err)
+	}
+	w.note("remove-planted", 0, fmt.Sprintf("remove planted %q from %s", b, filepath.Base(pidfile)))
+	return true
+}
+
+// clearPlanted is removePlanted for a file nobody holds a lock on.
+func (w *randomWorld) clearPlanted(pidfile string) {
+	f, err := os.OpenFile(pidfile, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if lock, ok := w.lockStale(pidfile, f); ok {
+		w.removePlanted(pidfile)
+		lock.Close()
+	}
+}
+
+// note records an operation that is not a daemonctl run.
+func (w *randomWorld) note(op string, code int, what string) {
 	w.mu.Lock()
-	w.outcomes["plant"] = map[int]int{0: w.outcomes["plant"][0] + 1}
-	w.recent = append(w.recent, fmt.Sprintf("plant %q in %s", content, filepath.Base(pidfile)))
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	if w.outcomes[op] == nil {
+		w.outcomes[op] = map[int]int{}
+	}
+	w.outcomes[op][code]++
+	w.recent = append(w.recent, what)
+	if len(w.recent) > 40 {
+		w.recent = w.recent[1:]
+	}
+}
+
+// hostileCommand is the test binary playing helper role as the hostile
+// user: nobody when the test runs as root, else the test's own user.
+func (w *randomWorld) hostileCommand(role string, args ...string) *exec.Cmd {
+	return helperCmd(w.helper, w.nobody, role, args...)
+}
+
+// runHostile runs a hostile helper to completion: exit 0 when it did
+// what it set out to, helperLocked when it found the file locked. Any
+// other end (a signal it catches, or one that kills it) means daemonctl
+// signalled the hostile user's process.
+func (w *randomWorld) runHostile(op, what string, cmd *exec.Cmd) {
+	out, err := h.Output(cmd)
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		w.fail("%s: %v", what, err)
+		return
+	}
+	w.note(op, code, fmt.Sprintf("%s: exit %d", what, code))
+	if code != 0 && code != int(helperLocked) {
+		w.fail("%s: %v (the hostile user's process was signalled?)\n%s", what, err, out)
+	}
+}
+
+// foreignLock has the hostile user hold a read-only flock, shared or
+// exclusive, on pidfile for a random moment up to 50 ms: it is never the
+// service's lock, must never be signalled, and must not keep a start
+// from starting.
+func (w *randomWorld) foreignLock(rng *rand.Rand, pidfile string) {
+	mode := []string{"shared", "exclusive"}[rng.IntN(2)]
+	hold := time.Duration(1+rng.IntN(50)) * time.Millisecond
+	w.runHostile("flock", fmt.Sprintf("%s flock of %s for %v", mode, filepath.Base(pidfile), hold),
+		w.hostileCommand("flock", pidfile, mode, hold.String(), "-"))
+}
+
+// plantForeign plants a file of the hostile user naming a canary, with a
+// record forged to vouch for it exactly, over a stale pidfile: in the
+// directory the hostile user owns, by renaming its own file there, as
+// root's service user can; among root's own pidfiles, as a nobody-owned
+// file root finds there. Only a test run as root has another user.
+func (w *randomWorld) plantForeign(pidfile string, c randomCanary) {
+	if w.nobody == nil {
+		return
+	}
+	if filepath.Dir(pidfile) == w.hostileDir {
+		w.runHostile("plant-foreign", fmt.Sprintf("nobody renames its file naming canary %d over %s", c.pid, filepath.Base(pidfile)),
+			w.hostileCommand("plant", pidfile, itoa(c.pid), "record", "guard"))
+		return
+	}
+	f, err := os.OpenFile(pidfile, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		w.fail("plant %s: %v", pidfile, err)
+		return
+	}
+	defer f.Close()
+	lock, ok := w.lockStale(pidfile, f)
+	if !ok {
+		return
+	}
+	defer lock.Close()
+	tmp := pidfile + ".plant"
+	_ = os.Remove(tmp)
+	rec, err := forgeRecord(c.pid, pidfile)
+	if err == nil {
+		err = createPIDFile(tmp, c.pid)
+	}
+	if err == nil {
+		err = unix.Setxattr(tmp, "user.daemonctl", rec, 0)
+	}
+	if err == nil {
+		err = os.Chown(tmp, int(w.nobody.uid), int(w.nobody.gid))
+	}
+	if err == nil {
+		err = os.Rename(tmp, pidfile)
+	}
+	if err != nil {
+		w.fail("plant nobody's file in %s: %v", pidfile, err)
+		return
+	}
+	w.note("plant-foreign", 0, fmt.Sprintf("plant nobody's file naming canary %d with a forged record in %s", c.pid, filepath.Base(pidfile)))
+}
+
+// daemonOf reports whether pid is a live test daemon of pidfile.
+func daemonOf(pid int, pidfile string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && strings.HasPrefix(string(b), h.TestDaemon+"\x00") && strings.Contains(string(b), "\x00"+randomMarker(pidfile))
+}
+
+// closesFDs reports whether pid is a test daemon started with -close-fds,
+// which runs without its lock.
+func closesFDs(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && slices.Contains(strings.Split(string(b), "\x00"), "-close-fds")
 }
 
 // daemonLock is the inode a test daemon's lock descriptor (fd 3) holds a
@@ -379,15 +608,18 @@ func (w *randomWorld) checkAll() {
 func (w *randomWorld) checkPidfile(pidfile string, daemons []int) {
 	w.checks.Add(1)
 	type holding struct {
-		pid int
-		id  process.FileID
+		pid      int
+		id       process.FileID
+		unlocked bool // a -close-fds daemon, which holds no lock
 	}
 	var holders []holding
 	for _, pid := range daemons {
 		id, ok := daemonLock(pid)
 		switch {
 		case ok:
-			holders = append(holders, holding{pid, id})
+			holders = append(holders, holding{pid: pid, id: id})
+		case closesFDs(pid):
+			holders = append(holders, holding{pid: pid, unlocked: true})
 		case aliveDaemon(pid):
 			// It may have been reading its fd 3 at the moment it began
 			// to exit; only a daemon that lives on without a lock is wrong.
@@ -402,12 +634,18 @@ func (w *randomWorld) checkPidfile(pidfile string, daemons []int) {
 	if len(holders) > 1 {
 		// Each was seen holding in turn; the first still holding after the
 		// last was seen means both held at once (a test daemon never
-		// re-takes a lock it dropped).
-		if id, ok := daemonLock(holders[0].pid); ok && id == holders[0].id {
-			w.fail("two test daemons hold locks for %s at once: %+v", pidfile, holders)
+		// re-takes a lock it dropped; a -close-fds daemon "holds" while it
+		// lives).
+		first := holders[0]
+		id, ok := daemonLock(first.pid)
+		if first.unlocked && aliveDaemon(first.pid) || !first.unlocked && ok && id == first.id {
+			w.fail("two test daemons run for %s at once: %+v", pidfile, holders)
 		}
 	}
 	for _, hd := range holders {
+		if hd.unlocked {
+			continue
+		}
 		var st unix.Stat_t
 		if unix.Stat(pidfile, &st) == nil && st.Dev == hd.id.Dev && st.Ino == hd.id.Ino {
 			continue
@@ -462,7 +700,7 @@ func (w *randomWorld) finish() {
 		}
 		running := len(daemons) == 1 && filePID == daemons[0]
 		if running {
-			if _, ok := daemonLock(daemons[0]); !ok {
+			if _, ok := daemonLock(daemons[0]); !ok && !closesFDs(daemons[0]) {
 				running = false
 			}
 		}
@@ -493,6 +731,9 @@ func (w *randomWorld) finish() {
 		if b, err := os.ReadFile(c.signals); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("canary %d was signalled: %q (%v)", c.pid, b, err)
 		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(w.hostileDir, ".plant.*")); w.hostileDir != "" && len(left) > 0 {
+		t.Errorf("the hostile user's plants left %v", left)
 	}
 }
 
