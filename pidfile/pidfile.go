@@ -417,7 +417,8 @@ func (f *File) LockFile() *os.File { return f.lock }
 // identity (start time and pidfd inode), writes "PID\n", closes the
 // read-write descriptor and lets other starts of the file proceed. pid is
 // a child of this process not yet waited for, or this process itself, so
-// it cannot have been reused. The write is not synced: after a crash
+// it cannot have been reused; a child that has exited already is
+// recorded by its pidfd inode alone. The write is not synced: after a crash
 // nobody holds the lock, so the contents no longer matter.
 func (f *File) Commit(pid int) error {
 	defer f.start.release()
@@ -427,7 +428,13 @@ func (f *File) Commit(pid int) error {
 	rec := f.rec
 	rec.PID = pid
 	info, err := process.Get(pid)
-	if err != nil && !errors.Is(err, process.ErrUnsupported) {
+	switch {
+	case errors.Is(err, process.ErrGone):
+		// The child has exited already: a program that fails at once. It
+		// stays a zombie, its PID not reused, until this process waits
+		// for it, and its pidfd inode still names it: recorded so, it
+		// reads as dead, as if it had died a moment later.
+	case err != nil && !errors.Is(err, process.ErrUnsupported):
 		return fmt.Errorf("%s: pid %d: %w", f.path, pid, err)
 	}
 	rec.Start = info.StartTicks
