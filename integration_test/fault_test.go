@@ -5,6 +5,7 @@ package integration_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -500,4 +501,44 @@ func TestFaultStopKilledWhileOrphansLinger(t *testing.T) {
 		t.Fatalf("pidfile left: %v", err)
 	}
 	t.Logf("1 SIGKILL injected into stop")
+}
+
+// TestFaultDaemonDiesBeforeCommit: the daemon exits before the launcher
+// stage has recorded it (a program that fails at once). Its PID cannot be
+// reused meanwhile (it is the stage's child, not yet waited for), so the
+// start is a start like any other: "started", exit 0, and status then
+// says dead; not an error about a zombie that depends on who was faster.
+func TestFaultDaemonDiesBeforeCommit(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "web.pid")
+	p := startPaused(t, pidfile, "after-fork", "-exit-after", "0s", "-exit-code", "3")
+	// The child of whichever thread of the stage forked it.
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", p.stage))
+	var fields []string
+	for _, task := range tasks {
+		children, _ := os.ReadFile(task)
+		fields = append(fields, strings.Fields(string(children))...)
+	}
+	if len(fields) != 1 {
+		t.Fatalf("the paused stage's children: %q, want the daemon alone", fields)
+	}
+	daemon, _ := strconv.Atoi(fields[0])
+	fd, err := unix.PidfdOpen(daemon, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if !h.WaitExit(fd, faultWait) {
+		t.Fatal("the daemon did not exit")
+	}
+	p.continueStage(t)
+	r := p.result(t)
+	h.Expect(t, r, 0)
+	assertStdout(t, r, fmt.Sprintf("web: started (pid %d)", daemon))
+	r = h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 1)
+	if !strings.Contains(r.Stdout(), "dead") {
+		t.Fatalf("status: %s", r)
+	}
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
+	assertNoFile(t, pidfile)
 }
