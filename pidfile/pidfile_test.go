@@ -777,3 +777,139 @@ func TestReadTrusted(t *testing.T) {
 		t.Errorf("ReadTrusted(missing) = %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestReadConfined: a pidfile one service user could have written names
+// that user, and any doubt about who wrote it refuses it.
+func TestReadConfined(t *testing.T) {
+	const nobody, daemon = 65534, 1
+	dir := t.TempDir()
+	path := filepath.Join(dir, "redis.pid")
+	writeOld(t, path, "4242\n")
+	if pid, uid, err := ReadConfined(path); pid != 4242 || uid != -1 || err != nil {
+		t.Errorf("ReadConfined(own file) = %d, %d, %v; want 4242, -1", pid, uid, err)
+	}
+	for _, c := range []struct {
+		name   string
+		mode   os.FileMode
+		dirMod os.FileMode
+		want   error
+	}{
+		{"group-writable", 0o664, 0o755, ErrUntrusted},
+		{"world-writable", 0o646, 0o755, ErrUntrusted},
+		{"directory writable by others", 0o644, 0o777, ErrUntrusted},
+		{"directory writable by its group", 0o644, 0o775, ErrUntrusted},
+	} {
+		if err := os.Chmod(path, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, c.dirMod); err != nil {
+			t.Fatal(err)
+		}
+		if pid, _, err := ReadConfined(path); !errors.Is(err, c.want) || pid != 0 {
+			t.Errorf("ReadConfined(%s) = %d, %v; want 0, %v", c.name, pid, err, c.want)
+		}
+	}
+	mustChmod(t, path, 0o644)
+	mustChmod(t, dir, 0o755)
+	link := filepath.Join(dir, "link.pid")
+	if err := os.Link(path, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadConfined(path); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("ReadConfined(hard link) = %v, want ErrUntrusted", err)
+	}
+	os.Remove(link)
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadConfined(link); !errors.Is(err, ErrSymlink) {
+		t.Errorf("ReadConfined(symlink) = %v, want ErrSymlink", err)
+	}
+	empty := filepath.Join(dir, "empty.pid")
+	writeOld(t, empty, "")
+	if _, _, err := ReadConfined(empty); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ReadConfined(empty) = %v, want ErrInvalid", err)
+	}
+	if _, _, err := ReadConfined(filepath.Join(dir, "missing.pid")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadConfined(missing) = %v, want fs.ErrNotExist", err)
+	}
+
+	if os.Geteuid() != 0 {
+		t.Skip("the cases of files other users own need root (chown)")
+	}
+	// The service's user owns the file (redis-server's init script chowns
+	// it), its directory, or both: that user is named.
+	for _, c := range []struct {
+		name            string
+		fileUID, dirUID int
+		dirMode         os.FileMode
+		want            int
+	}{
+		{"file of the service user", nobody, 0, 0o755, nobody},
+		{"directory of the service user", 0, nobody, 0o755, nobody},
+		{"both the service user's", nobody, nobody, 0o755, nobody},
+		{"file of the service user in a sticky shared directory", nobody, 0, os.ModeSticky | 0o777, nobody},
+	} {
+		mustChown(t, path, c.fileUID)
+		mustChown(t, dir, c.dirUID)
+		mustChmod(t, dir, c.dirMode)
+		if pid, uid, err := ReadConfined(path); pid != 4242 || uid != c.want || err != nil {
+			t.Errorf("ReadConfined(%s) = %d, %d, %v; want 4242, %d", c.name, pid, uid, err, c.want)
+		}
+	}
+	// Two users could have written it: nobody can be named.
+	mustChown(t, path, nobody)
+	mustChown(t, dir, daemon)
+	mustChmod(t, dir, 0o755)
+	if _, _, err := ReadConfined(path); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("ReadConfined(file and directory of two users) = %v, want ErrUntrusted", err)
+	}
+	mustChown(t, dir, 0)
+}
+
+// TestRecorded: only a file from daemonctl's own start, with a record
+// nobody else could have written, counts as recorded.
+func TestRecorded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !Recorded(path) {
+		t.Errorf("Recorded(daemonctl's own start) = false")
+	}
+	plain := filepath.Join(dir, "cron.pid")
+	writeOld(t, plain, "4242\n")
+	if Recorded(plain) {
+		t.Errorf("Recorded(a file the program wrote) = true")
+	}
+	if Recorded(filepath.Join(dir, "missing.pid")) {
+		t.Errorf("Recorded(missing) = true")
+	}
+	if os.Geteuid() == 0 {
+		// A record in a file another user owns could be that user's.
+		mustChown(t, path, 65534)
+		if Recorded(path) {
+			t.Errorf("Recorded(another user's file) = true")
+		}
+	}
+}
+
+func mustChmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustChown(t *testing.T, path string, uid int) {
+	t.Helper()
+	if err := os.Chown(path, uid, -1); err != nil {
+		t.Fatal(err)
+	}
+}

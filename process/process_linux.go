@@ -294,6 +294,35 @@ func Owner(pid int) (int, error) {
 	return int(st.Uid), nil
 }
 
+// UIDs returns pid's real, effective and saved user IDs (the Uid line of
+// /proc/PID/status), which, unlike the owner of /proc/PID, do not turn to
+// root when the process makes itself undumpable. It returns ErrGone for a
+// process that does not exist.
+func UIDs(pid int) (real, effective, saved int, err error) {
+	b, err := readProc("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1, -1, -1, fmt.Errorf("pid %d: %w", pid, ErrGone)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Uid:")
+		if !ok {
+			continue
+		}
+		var ids [3]int
+		f := strings.Fields(rest)
+		for i := range ids {
+			if len(f) <= i {
+				return -1, -1, -1, fmt.Errorf("pid %d: malformed Uid line %q", pid, line)
+			}
+			if ids[i], err = strconv.Atoi(f[i]); err != nil {
+				return -1, -1, -1, fmt.Errorf("pid %d: malformed Uid line %q", pid, line)
+			}
+		}
+		return ids[0], ids[1], ids[2], nil
+	}
+	return -1, -1, -1, fmt.Errorf("pid %d: no Uid line in its status", pid)
+}
+
 // BootID is the kernel's random identifier of this boot: start times in
 // clock ticks since boot mean nothing in another.
 func BootID() (string, error) {

@@ -362,3 +362,14 @@ func BenchmarkLockTaker(b *testing.B) {
 		}
 	}
 }
+
+// TestUIDs reads this process's user IDs, and a gone process is ErrGone.
+func TestUIDs(t *testing.T) {
+	r, e, s, err := UIDs(os.Getpid())
+	if err != nil || r != os.Getuid() || e != os.Geteuid() || s != os.Geteuid() {
+		t.Errorf("UIDs(self) = %d, %d, %d, %v; want %d, %d, %d", r, e, s, err, os.Getuid(), os.Geteuid(), os.Geteuid())
+	}
+	if _, _, _, err := UIDs(PIDMax() + 1); !errors.Is(err, ErrGone) {
+		t.Errorf("UIDs(no such pid) = %v, want ErrGone", err)
+	}
+}

@@ -41,6 +41,9 @@ func Exe(pid int) (FileID, error) { return FileID{}, ErrUnsupported }
 // Owner is not supported without /proc.
 func Owner(pid int) (int, error) { return 0, ErrUnsupported }
 
+// UIDs is not supported without /proc.
+func UIDs(pid int) (real, effective, saved int, err error) { return -1, -1, -1, ErrUnsupported }
+
 // BootID is not supported without /proc.
 func BootID() (string, error) { return "", ErrUnsupported }
 
