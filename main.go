@@ -30,6 +30,9 @@ func main() {
 	if launcher {
 		os.Exit(controller.RunLauncher())
 	}
+	if code, ok := standIn(os.Args); ok {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 

@@ -1,0 +1,242 @@
+package ssd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/process"
+)
+
+// target is what a process must be to match, start-stop-daemon's
+// pid_check: every criterion given must hold.
+type target struct {
+	// exec is --exec's file (under --chroot), nil without --exec.
+	exec *process.FileID
+	// program is daemonctl's --daemonctl-program, nil without it.
+	program *program
+	name    string
+	uid     int // --user, -1 without it
+	ppid    int
+	// confine, when >= 0, is the one user who could have written the
+	// pidfile the PID came from: only that user's processes match.
+	confine int
+	// session, when not 0, keeps to the processes of that session: what
+	// is left of a dead main process that led it.
+	session int
+}
+
+// program is a --daemonctl-program: a binary, or a script and its
+// interpreter.
+type program struct {
+	path   string
+	exe    process.FileID
+	interp *process.FileID
+}
+
+// resolveTarget looks up the matching options (start-stop-daemon's
+// setup_options): the --exec file must exist, the --user must be known.
+func resolveTarget(o Options) (target, error) {
+	t := target{name: o.Name, uid: -1, ppid: o.PPID, confine: -1}
+	if o.Exec != "" {
+		id, err := statID(filepath.Join(o.Chroot, o.Exec))
+		if err != nil {
+			return t, fmt.Errorf("%w: unable to stat %s (%v)", ErrTrouble, filepath.Join(o.Chroot, o.Exec), errnoText(err))
+		}
+		t.exec = &id
+	}
+	if o.User != "" {
+		uid, ok := parseUnsigned(o.User, 10)
+		if !ok {
+			u, err := user.Lookup(o.User)
+			if err != nil {
+				return t, fmt.Errorf("%w: user '%s' not found", ErrTrouble, o.User)
+			}
+			uid, _ = strconv.Atoi(u.Uid)
+		}
+		t.uid = uid
+	}
+	if o.Program != "" {
+		p, err := resolveProgram(o.Program)
+		if err != nil {
+			return t, err
+		}
+		t.program = p
+	}
+	return t, nil
+}
+
+// resolveProgram finds a --daemonctl-program and, for a #! script, its
+// interpreter (through env(1) too).
+func resolveProgram(path string) (*program, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrTrouble, path, err)
+	}
+	id, err := statID(abs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: unable to stat %s (%v)", ErrTrouble, abs, errnoText(err))
+	}
+	p := &program{path: abs, exe: id}
+	if interp := interpreter(abs); interp != "" {
+		if iid, err := statID(interp); err == nil {
+			p.interp = &iid
+		}
+	}
+	return p, nil
+}
+
+// interpreter is the program a #! script at path runs ("" for anything
+// else); through env(1), the program env would find on PATH.
+func interpreter(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReaderSize(f, 256).ReadSlice('\n')
+	rest, ok := bytes.CutPrefix(line, []byte("#!"))
+	if !ok {
+		return ""
+	}
+	fields := strings.Fields(string(rest))
+	if len(fields) == 0 {
+		return ""
+	}
+	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
+		if p, err := exec.LookPath(fields[1]); err == nil {
+			return p
+		}
+		return ""
+	}
+	return fields[0]
+}
+
+// statID is the inode a path names, following symbolic links (as
+// start-stop-daemon's stat of --exec does).
+func statID(path string) (process.FileID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return process.FileID{}, err
+	}
+	return process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}, nil
+}
+
+// errnoText renders an error from a system call as strerror does.
+func errnoText(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+// matches reports whether pid is alive (a zombie, or a process on its way
+// out, is not) and meets every criterion.
+func (t *target) matches(pid int) bool {
+	info, err := process.Get(pid)
+	if err != nil {
+		return false
+	}
+	switch {
+	case t.session != 0 && info.Session != t.session:
+		return false
+	case t.ppid != 0 && info.PPID != t.ppid:
+		return false
+	case t.exec != nil && !runs(pid, *t.exec):
+		return false
+	case t.name != "" && comm(pid) != t.name:
+		return false
+	case t.program != nil && !t.program.runBy(pid, info):
+		return false
+	}
+	if t.uid >= 0 {
+		if owner, err := process.Owner(pid); err != nil || owner != t.uid {
+			return false
+		}
+	}
+	if t.confine >= 0 {
+		r, e, s, err := process.UIDs(pid)
+		if err != nil || r != t.confine || e != t.confine || s != t.confine {
+			return false
+		}
+	}
+	return true
+}
+
+// runs reports whether pid runs the executable want, as
+// start-stop-daemon's --exec sees it: /proc/PID/exe is that file; or the
+// process's own file was deleted (a package upgrade replaced the binary)
+// and the path it had now names want.
+func runs(pid int, want process.FileID) bool {
+	if id, err := process.Exe(pid); err == nil && id == want {
+		return true
+	}
+	exe := "/proc/" + strconv.Itoa(pid) + "/exe"
+	link, err := os.Readlink(exe)
+	if err != nil {
+		return false
+	}
+	path, deleted := strings.CutSuffix(link, " (deleted)")
+	var st unix.Stat_t
+	if !deleted || unix.Stat(exe, &st) != nil || st.Nlink != 0 {
+		return false
+	}
+	id, err := statID(path)
+	return err == nil && id == want
+}
+
+// runBy reports whether the process pid (info) runs the program: its
+// executable, or its interpreter with the script among its arguments.
+func (p *program) runBy(pid int, info process.Info) bool {
+	if runs(pid, p.exe) {
+		return true
+	}
+	return p.interp != nil && runs(pid, *p.interp) && len(info.Command) > 1 && slices.Contains(info.Command[1:], p.path)
+}
+
+// comm is the kernel's name of pid (15 bytes at most), "" when unknown.
+func comm(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
+}
+
+// scan lists the live processes that match t, in /proc's order, without
+// this process.
+func scan(t *target) ([]int, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("%w: unable to opendir /proc (%v)", ErrTrouble, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading /proc: %v", ErrTrouble, err)
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid == self {
+			continue
+		}
+		if t.matches(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
