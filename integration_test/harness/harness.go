@@ -40,6 +40,9 @@ var (
 	// Example is testdata/example, the Go program that daemonizes itself
 	// with the library, when that directory exists.
 	Example string
+	// StartStopDaemon is a symbolic link named start-stop-daemon to
+	// Daemonctl: daemonctl speaking as start-stop-daemon.
+	StartStopDaemon string
 )
 
 // children guards the set of PIDs that exec.Cmd owns, so the reaper never
@@ -82,6 +85,15 @@ func Main(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "go build %v: %v\n%s", args, err, out)
 			return 1
 		}
+	}
+	StartStopDaemon = filepath.Join(dir, "ssd", "start-stop-daemon")
+	if err := os.Mkdir(filepath.Dir(StartStopDaemon), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := os.Symlink(Daemonctl, StartStopDaemon); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	// Daemons whose launcher exits are reparented to us.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {

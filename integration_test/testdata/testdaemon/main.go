@@ -39,7 +39,15 @@
 //	-notify-from-child     a child (-notify-child) sends the notifications instead of this process
 //	-notify-garbage        first send datagrams that must not count as ready
 //	-sleep                 no-op: blocking until a signal or timer ends the process is the default
-//	-child, -notify-child  internal: mark the re-executed children
+//	-daemonize             detach as a self-forking daemon (nginx, sshd): re-execute as a child
+//	                       that calls setsid and puts stdio on /dev/null, and exit 0 once the
+//	                       child is ready (1 if it failed first)
+//	-pidfile F             before the ready file, write "PID\n" to F (truncating it, mode 0644),
+//	                       as a daemon writes its own pidfile
+//	-lock-pidfile          with -pidfile: first take flock(LOCK_EX|LOCK_NB) on F through a
+//	                       descriptor kept open, as cron does, and exit 1 if it is held
+//	-remove-pidfile        on exit by SIGTERM, remove -pidfile first (as nginx does)
+//	-child, -notify-child, -detached  internal: mark the re-executed processes
 //
 // A child started by -children runs this program with -child (and -ignore-term
 // with -child-ignore-term) and no other flag: it blocks until SIGTERM. The
@@ -101,6 +109,11 @@ type config struct {
 	notifyChild        bool
 	notifyGarbage      bool
 	sleep              bool
+	daemonize          bool
+	detached           bool
+	pidfile            string
+	lockPidfile        bool
+	removePidfile      bool
 
 	set map[string]bool // flags given on the command line
 }
@@ -200,6 +213,11 @@ func main() {
 	flag.BoolVar(&cfg.notifyChild, "notify-child", false, "internal: this is the child of -notify-from-child")
 	flag.BoolVar(&cfg.notifyGarbage, "notify-garbage", false, "first send datagrams that must not count as ready")
 	flag.BoolVar(&cfg.sleep, "sleep", false, "no-op: blocking forever is the default")
+	flag.BoolVar(&cfg.daemonize, "daemonize", false, "detach as a self-forking daemon: the parent exits once the child is ready")
+	flag.BoolVar(&cfg.detached, "detached", false, "internal: this is the child of -daemonize")
+	flag.StringVar(&cfg.pidfile, "pidfile", "", "before the ready file, write \"PID\\n\" to `file`, as a daemon writes its own")
+	flag.BoolVar(&cfg.lockPidfile, "lock-pidfile", false, "with -pidfile: first flock it (LOCK_EX|LOCK_NB), as cron does; exit 1 if held")
+	flag.BoolVar(&cfg.removePidfile, "remove-pidfile", false, "on exit by SIGTERM, remove -pidfile first")
 	flag.Parse()
 	flag.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
 	if flag.NArg() > 0 {
@@ -207,6 +225,20 @@ func main() {
 		os.Exit(2)
 	}
 
+	if cfg.daemonize && !cfg.detached {
+		os.Exit(daemonize())
+	}
+	if cfg.detached {
+		if err := detachChild(); err != nil {
+			fail(err)
+		}
+	}
+	if cfg.lockPidfile {
+		if err := lockPidfile(cfg.pidfile); err != nil {
+			fmt.Fprintf(os.Stderr, "testdaemon: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	if cfg.notifyGarbage {
 		sendNotifyGarbage()
 	}
@@ -303,10 +335,18 @@ func main() {
 		notifyC = time.After(time.Until(start.Add(cfg.notifyAfter)))
 	}
 
+	if cfg.pidfile != "" {
+		if err := writePidfile(cfg.pidfile); err != nil {
+			fail(err)
+		}
+	}
 	if cfg.readyFile != "" {
 		if err := writeFileAtomic(cfg.readyFile, fmt.Appendf(nil, "%d\n", os.Getpid())); err != nil {
 			fail(err)
 		}
+	}
+	if cfg.detached {
+		reportDetached()
 	}
 
 	exit := func(code int) {
@@ -340,6 +380,9 @@ func main() {
 						termC = time.After(cfg.termDelay)
 					}
 				default:
+					if cfg.removePidfile {
+						_ = os.Remove(cfg.pidfile)
+					}
 					exit(0)
 				}
 			case unix.SIGHUP:
@@ -368,6 +411,94 @@ func main() {
 			notify(daemon.SdNotifyReady)
 		}
 	}
+}
+
+// detachEnv names the descriptor on which a -daemonize child reports that
+// it is ready (one byte, then close).
+const detachEnv = "TESTDAEMON_DETACH_FD"
+
+// daemonize is -daemonize's parent: it re-executes this program with
+// -detached (every inherited descriptor kept, plus a pipe) and returns the
+// exit code once the child has reported or died.
+func daemonize() int {
+	r, w, err := os.Pipe()
+	if err != nil {
+		fail(err)
+	}
+	fds, err := inheritedFDs()
+	if err != nil {
+		fail(err)
+	}
+	n := int(w.Fd())
+	for _, fd := range fds {
+		n = max(n, fd+1)
+	}
+	files := make([]uintptr, n+1)
+	for i := range files {
+		files[i] = ^uintptr(0)
+	}
+	files[0], files[1], files[2] = 0, 1, 2
+	for _, fd := range fds {
+		files[fd] = uintptr(fd)
+	}
+	files[n] = w.Fd()
+	args := append(append([]string{}, os.Args...), "-detached")
+	env := append(os.Environ(), fmt.Sprintf("%s=%d", detachEnv, n))
+	if _, err := syscall.ForkExec(self(), args, &syscall.ProcAttr{Env: env, Files: files}); err != nil {
+		fail(fmt.Errorf("fork: %w", err))
+	}
+	w.Close()
+	buf := make([]byte, 1)
+	if k, _ := r.Read(buf); k == 1 {
+		return 0
+	}
+	return 1
+}
+
+// detachChild is -daemonize's child: a new session, stdio on /dev/null.
+func detachChild() error {
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup2(int(null.Fd()), fd); err != nil {
+			return err
+		}
+	}
+	return null.Close()
+}
+
+// reportDetached tells -daemonize's parent that the child is ready.
+func reportDetached() {
+	fd, err := strconv.Atoi(os.Getenv(detachEnv))
+	if err != nil {
+		return
+	}
+	_, _ = unix.Write(fd, []byte{1})
+	_ = unix.Close(fd)
+	_ = os.Unsetenv(detachEnv)
+}
+
+// lockPidfile takes an exclusive flock on path through a descriptor kept
+// open for the life of the process, as cron does with its pidfile.
+func lockPidfile(path string) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("can't lock %s, otherpid may be running: %w", path, err)
+	}
+	return nil // fd stays open: the lock lives as long as the process
+}
+
+// writePidfile writes this process's PID to path, as a daemon does.
+func writePidfile(path string) error {
+	return os.WriteFile(path, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644)
 }
 
 func fail(err error) {
@@ -494,8 +625,7 @@ func startChild(args []string) (*child, error) {
 	for _, fd := range fds {
 		files[fd] = uintptr(fd)
 	}
-	// /proc/self/exe is this executable even if its path has been replaced.
-	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{os.Args[0]}, args...), &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(self(), append([]string{os.Args[0]}, args...), &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: files,
 	})
@@ -514,6 +644,17 @@ func startChild(args []string) (*child, error) {
 		}
 	}()
 	return c, nil
+}
+
+// self is the path to execute this program again: its own path, so that
+// the re-executed processes bear its name (comm), as a daemon's forked
+// children do, which start-stop-daemon's --name matches; /proc/self/exe
+// (which would name them "exe") if the path cannot be read.
+func self() string {
+	if path, err := os.Executable(); err == nil {
+		return path
+	}
+	return "/proc/self/exe"
 }
 
 // killChildren SIGKILLs the children and waits (a few seconds at most) until
