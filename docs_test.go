@@ -9,6 +9,7 @@ import (
 
 	"github.com/daemonctl/daemonctl/internal/gendocs"
 	"github.com/daemonctl/daemonctl/service"
+	"github.com/daemonctl/daemonctl/ssd"
 )
 
 // generatedDocs renders every generated file under doc/, by path.
@@ -48,6 +49,7 @@ func generatedDocs(t *testing.T) map[string][]byte {
 	return map[string][]byte{
 		"doc/man/daemonctl.1":           []byte(gendocs.Man(app)),
 		"doc/man/daemonctl.d.5":         []byte(gendocs.ConfigMan(service.Keys(), string(example))),
+		"doc/man/daemonctl-ssd.8":       []byte(gendocs.SSDMan(ssd.Flags())),
 		"doc/completion/daemonctl.bash": []byte(gendocs.Bash(app)),
 		"doc/completion/_daemonctl":     []byte(gendocs.Zsh(app)),
 		"doc/completion/daemonctl.fish": []byte(gendocs.Fish(app)),

@@ -180,7 +180,7 @@ func Man(app *cli.App) string {
 		w("%s", roff(row[1]))
 	}
 	w(".SH SEE ALSO")
-	w(`\fBdaemonctl.d\fR(5), \fBstart\-stop\-daemon\fR(8), \fBflock\fR(2), \fBpidfd_open\fR(2), \fBsd_notify\fR(3)`)
+	w(`\fBdaemonctl.d\fR(5), \fBdaemonctl\-ssd\fR(8), \fBstart\-stop\-daemon\fR(8), \fBflock\fR(2), \fBpidfd_open\fR(2), \fBsd_notify\fR(3)`)
 	return b.String()
 }
 
