@@ -143,22 +143,22 @@ func errnoText(err error) string {
 }
 
 // matches reports whether pid is alive (a zombie, or a process on its way
-// out, is not) and meets every criterion.
+// out, is not) and meets every criterion. The cheap ones, from one read
+// of /proc/PID/stat, come first: a scan looks at every process.
 func (t *target) matches(pid int) bool {
-	info, err := process.Get(pid)
-	if err != nil {
-		return false
-	}
+	st, ok := readStat(pid)
 	switch {
-	case t.session != 0 && info.Session != t.session:
+	case !ok:
 		return false
-	case t.ppid != 0 && info.PPID != t.ppid:
+	case t.session != 0 && st.session != t.session:
+		return false
+	case t.ppid != 0 && st.ppid != t.ppid:
+		return false
+	case t.name != "" && st.comm != t.name:
 		return false
 	case t.exec != nil && !runs(pid, *t.exec):
 		return false
-	case t.name != "" && comm(pid) != t.name:
-		return false
-	case t.program != nil && !t.program.runBy(pid, info):
+	case t.program != nil && !t.program.runBy(pid):
 		return false
 	}
 	if t.uid >= 0 {
@@ -173,6 +173,40 @@ func (t *target) matches(pid int) bool {
 		}
 	}
 	return true
+}
+
+// procStat is what matching needs of /proc/PID/stat.
+type procStat struct {
+	comm          string // the kernel's name (15 bytes at most)
+	ppid, session int
+}
+
+// pfExiting is the kernel's PF_EXITING task flag: the process has begun
+// to exit (and may have closed its descriptors) before it turns zombie.
+const pfExiting = 0x4
+
+// readStat reads /proc/PID/stat; ok is false for a process that does not
+// exist, is a zombie or is exiting.
+func readStat(pid int) (procStat, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, false
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return procStat{}, false
+	}
+	f := strings.Fields(string(b[end+1:])) // f[0] is field 3, the state
+	if len(f) < 7 || f[0] == "Z" || f[0] == "X" || f[0] == "x" {
+		return procStat{}, false
+	}
+	if flags, err := strconv.ParseUint(f[6], 10, 64); err != nil || flags&pfExiting != 0 {
+		return procStat{}, false
+	}
+	st := procStat{comm: string(b[open+1 : end])}
+	st.ppid, _ = strconv.Atoi(f[1])
+	st.session, _ = strconv.Atoi(f[3])
+	return st, true
 }
 
 // runs reports whether pid runs the executable want, as
@@ -197,22 +231,18 @@ func runs(pid int, want process.FileID) bool {
 	return err == nil && id == want
 }
 
-// runBy reports whether the process pid (info) runs the program: its
+// runBy reports whether the process pid runs the program: its
 // executable, or its interpreter with the script among its arguments.
-func (p *program) runBy(pid int, info process.Info) bool {
+func (p *program) runBy(pid int) bool {
 	if runs(pid, p.exe) {
 		return true
 	}
-	return p.interp != nil && runs(pid, *p.interp) && len(info.Command) > 1 && slices.Contains(info.Command[1:], p.path)
-}
-
-// comm is the kernel's name of pid (15 bytes at most), "" when unknown.
-func comm(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if err != nil {
-		return ""
+	if p.interp == nil || !runs(pid, *p.interp) {
+		return false
 	}
-	return strings.TrimSuffix(string(b), "\n")
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	return err == nil && len(args) > 1 && slices.Contains(args[1:], p.path)
 }
 
 // scan lists the live processes that match t, in /proc's order, without
