@@ -146,3 +146,54 @@ func BenchmarkNotifyReady(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "ready-to-exit-µs")
 }
+
+// BenchmarkSSDStop times start-stop-daemon --stop --retry TERM/5 of a
+// daemon that exits at once on TERM, until it returns: dpkg's
+// start-stop-daemon (which looks every 20 ms or more) and daemonctl's
+// (woken by the pidfd), on the same daemon started the same way by each:
+// in the foreground under --background --make-pidfile, and detaching
+// itself with its own pidfile. daemonctl's returns once the daemon has
+// exited; dpkg's, matching --exec, as soon as /proc/PID/exe is gone,
+// which happens while the daemon is still exiting (its descriptors, and
+// sockets, may still be open): "early" counts those returns per stop.
+func BenchmarkSSDStop(b *testing.B) {
+	if _, err := os.Stat(ssdPath); err != nil {
+		b.Skipf("%s is not installed", ssdPath)
+	}
+	for _, daemon := range []string{"foreground", "forking"} {
+		for _, tool := range []struct{ name, path string }{{"dpkg", ssdPath}, {"daemonctl", h.StartStopDaemon}} {
+			b.Run(daemon+"/"+tool.name, func(b *testing.B) {
+				dir := b.TempDir()
+				pidfile, ready := filepath.Join(dir, "bench.pid"), filepath.Join(dir, "ready")
+				start := []string{"--start", "--quiet", "--background", "--make-pidfile", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-ready-file", ready}
+				if daemon == "forking" {
+					start = []string{"--start", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-daemonize", "-pidfile", pidfile, "-ready-file", ready}
+				}
+				stop := []string{"--stop", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--retry", "TERM/5"}
+				early := 0
+				for b.Loop() {
+					b.StopTimer()
+					os.Remove(ready)
+					os.Remove(pidfile)
+					runTimed(b, exec.Command(tool.path, start...))
+					if !h.WaitFile(b, ready, 10*time.Second) {
+						b.Fatal("daemon not ready")
+					}
+					pidfd := h.Watch(b, h.ReadPID(b, pidfile))
+					b.StartTimer()
+					runTimed(b, exec.Command(tool.path, stop...))
+					b.StopTimer()
+					if !h.Exited(pidfd) {
+						if tool.path == h.StartStopDaemon {
+							b.Fatal("stop returned before the daemon exited")
+						}
+						early++
+						h.WaitExit(pidfd, 10*time.Second)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(early)/float64(b.N), "early/op")
+			})
+		}
+	}
+}
