@@ -630,6 +630,7 @@ func TestSSDCommandLine(t *testing.T) {
 		{args: []string{"-K", "-n", "nosuchdaemon"}, sameStderr: true},
 		{args: []string{"-K", "-o", "-n", "nosuchdaemon"}, sameStderr: true},
 		{args: []string{"-K", "-t", "-n", "nosuchdaemon"}, sameStderr: true},
+		{args: []string{"-K", "-t", "-n", "nosuchdaemon", "-R", "5"}, sameStderr: true},
 		{args: []string{"-T", "-n", "nosuchdaemon"}, sameStderr: true},
 		{args: []string{"-T", "-p", missing}, sameStderr: true},
 		{args: []string{"-K", "-n", "1234567890123456"}, sameStderr: true},

@@ -46,11 +46,12 @@ func Main(args []string, version string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s 1.21 (daemonctl %s) for Debian\n\nA stand-in for dpkg's start-stop-daemon, by daemonctl; see daemonctl-ssd(8).\n", Name, version)
 		return 0
 	}
+	if os.Getenv(stageEnv) != "" && o.Action == ActionStart && o.Background {
+		// The caller printed the warnings.
+		return runStage(o, stderr)
+	}
 	for _, w := range o.Warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", o.Prog, w)
-	}
-	if os.Getenv(stageEnv) != "" {
-		return runStage(o, stderr)
 	}
 	code, err := run(o, stdout, stderr)
 	if err != nil {

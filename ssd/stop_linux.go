@@ -23,6 +23,9 @@ func stop(o Options, f finder, stdout, stderr io.Writer) (int, error) {
 	s := &stopper{o: o, f: f, stdout: stdout, stderr: stderr, live: map[int]*signals.Process{}}
 	defer s.closeAll()
 	if o.Test {
+		if o.Schedule != nil {
+			o.info(stdout, "Ignoring --retry in test mode\n")
+		}
 		res, err := f.find()
 		if err != nil {
 			return 0, err
