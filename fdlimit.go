@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"runtime"
+
+	"github.com/daemonctl/daemonctl/ssd"
 )
 
 // Every descriptor counts under a tight RLIMIT_NOFILE (ulimit -n 8), and
@@ -56,7 +58,8 @@ func fdsNeeded(command string, launcher bool) int {
 	switch {
 	case launcher:
 		return fdsLauncher
-	case command == "start" || command == "restart":
+	case command == "start" || command == "restart" || command == ssd.Name:
+		// As start-stop-daemon, a --start is daemonctl's start, or less.
 		return fdsStart
 	}
 	return fdsInspect

@@ -15,6 +15,7 @@ import (
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/service"
 	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/ssd"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -148,6 +149,10 @@ func exitCode(command string, err error) int {
 	switch {
 	case err == nil:
 		return 0
+	case command == ssd.Name:
+		// Before the personality runs (too few descriptors): trouble, in
+		// start-stop-daemon's codes.
+		return ssd.TroubleCode(os.Args)
 	case errors.Is(err, controller.ErrUsage), errors.Is(err, signals.ErrBadSignal), errors.Is(err, signals.ErrBadSchedule):
 		if command == "status" {
 			return 4
@@ -177,6 +182,9 @@ func exitCode(command string, err error) int {
 
 // commandOf finds the subcommand's name in args (after global flags).
 func commandOf(args []string) string {
+	if len(args) > 0 && ssd.Is(args[0]) {
+		return ssd.Name // daemonctl speaking as start-stop-daemon
+	}
 	for i := 1; i < len(args); i++ {
 		switch a := args[i]; {
 		case a == "--config-dir" || a == "-config-dir":

@@ -60,6 +60,16 @@ func Main(args []string, version string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// TroubleCode is the exit code for trouble met before the personality
+// could run on args (argv[0] included): 4 when they ask for --status, 2
+// otherwise, as start-stop-daemon's fatal errors.
+func TroubleCode(args []string) int {
+	if o, _ := Parse(args, false); o.Action == ActionStatus {
+		return statusUnknown
+	}
+	return 2
+}
+
 // fail prints err as start-stop-daemon prints its errors and returns its
 // exit code: 3 for a bad command line (with a pointer to --help), 2 for
 // other trouble, 4 for either under --status.
