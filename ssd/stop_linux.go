@@ -153,8 +153,11 @@ func (s *stopper) signal(sig unix.Signal, retry int) (int, error) {
 }
 
 // wait waits up to d for every matching process to be gone, woken by
-// their pidfds. When those it holds have exited it looks again: new
-// matches (children still holding a lock, the rest of a session) are
+// their pidfds. A process it holds a pidfd on counts until the pidfd says
+// it has exited, even once the finder no longer finds it (a daemon that
+// has released its lock, or lost its /proc/PID/exe, is still exiting and
+// may hold descriptors). When those it holds have exited it looks again:
+// new matches (children still holding a lock, the rest of a session) are
 // waited for too, and, when the finder is sure they are the service's,
 // get the last signal at once. It reports whether nothing is left.
 func (s *stopper) wait(d time.Duration) (bool, error) {
@@ -164,7 +167,7 @@ func (s *stopper) wait(d time.Duration) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if len(pids) == 0 {
+		if len(s.live) == 0 {
 			return true, nil
 		}
 		if added && s.f.chase() && s.last != 0 {
@@ -177,8 +180,8 @@ func (s *stopper) wait(d time.Duration) (bool, error) {
 			return false, nil
 		}
 		procs := make([]*signals.Process, 0, len(s.live))
-		for _, pid := range pids {
-			procs = append(procs, s.live[pid])
+		for _, p := range s.live {
+			procs = append(procs, p)
 		}
 		if _, err := signals.WaitAny(procs, left); err != nil {
 			return false, fmt.Errorf("%w: %v", ErrTrouble, err)
