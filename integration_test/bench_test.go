@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,6 +157,10 @@ func BenchmarkNotifyReady(b *testing.B) {
 // exited; dpkg's, matching --exec, as soon as /proc/PID/exe is gone,
 // which happens while the daemon is still exiting (its descriptors, and
 // sockets, may still be open): "early" counts those returns per stop.
+// "notice-µs" is the time from the daemon's taking TERM (its -term-file
+// stamp; it exits right after) to the stop's return: the wait alone,
+// without the tool's own start, where a busy machine makes a Go
+// program's start cost far more than a C program's.
 func BenchmarkSSDStop(b *testing.B) {
 	if _, err := os.Stat(ssdPath); err != nil {
 		b.Skipf("%s is not installed", ssdPath)
@@ -165,16 +170,19 @@ func BenchmarkSSDStop(b *testing.B) {
 			b.Run(daemon+"/"+tool.name, func(b *testing.B) {
 				dir := b.TempDir()
 				pidfile, ready := filepath.Join(dir, "bench.pid"), filepath.Join(dir, "ready")
-				start := []string{"--start", "--quiet", "--background", "--make-pidfile", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-ready-file", ready}
+				term := filepath.Join(dir, "term")
+				start := []string{"--start", "--quiet", "--background", "--make-pidfile", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-ready-file", ready, "-term-file", term}
 				if daemon == "forking" {
-					start = []string{"--start", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-daemonize", "-pidfile", pidfile, "-ready-file", ready}
+					start = []string{"--start", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-daemonize", "-pidfile", pidfile, "-ready-file", ready, "-term-file", term}
 				}
 				stop := []string{"--stop", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--retry", "TERM/5"}
 				early := 0
+				var notice time.Duration
 				for b.Loop() {
 					b.StopTimer()
 					os.Remove(ready)
 					os.Remove(pidfile)
+					os.Remove(term)
 					runTimed(b, exec.Command(tool.path, start...))
 					if !h.WaitFile(b, ready, 10*time.Second) {
 						b.Fatal("daemon not ready")
@@ -182,7 +190,14 @@ func BenchmarkSSDStop(b *testing.B) {
 					pidfd := h.Watch(b, h.ReadPID(b, pidfile))
 					b.StartTimer()
 					runTimed(b, exec.Command(tool.path, stop...))
+					returned := time.Now()
 					b.StopTimer()
+					raw, err := os.ReadFile(term)
+					var ns int64
+					if _, serr := fmt.Sscanf(string(raw), "TERM %d", &ns); err != nil || serr != nil {
+						b.Fatalf("term stamp %q: %v %v", raw, err, serr)
+					}
+					notice += returned.Sub(time.Unix(0, ns))
 					if !h.Exited(pidfd) {
 						if tool.path == h.StartStopDaemon {
 							b.Fatal("stop returned before the daemon exited")
@@ -193,6 +208,7 @@ func BenchmarkSSDStop(b *testing.B) {
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(early)/float64(b.N), "early/op")
+				b.ReportMetric(float64(notice.Microseconds())/float64(b.N), "notice-µs")
 			})
 		}
 	}
