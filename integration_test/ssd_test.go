@@ -86,6 +86,21 @@ func (s *ssdRun) expectDiffering(real, ours int, why string, args ...string) h.R
 	return s.expect(want, args...)
 }
 
+// stopped reports whether the process behind pidfd fd, which a stop just
+// ended, is gone. daemonctl's stop returns once it has exited; dpkg's,
+// matching --exec, may return while it is still exiting (its
+// /proc/PID/exe gone), so for dpkg's the exit is waited for.
+func (s *ssdRun) stopped(fd int) bool {
+	if s.tool.ours {
+		return h.Exited(fd)
+	}
+	if h.Exited(fd) {
+		return true
+	}
+	s.t.Logf("dpkg's start-stop-daemon returned before the process had exited")
+	return h.WaitExit(fd, eventTimeout)
+}
+
 // path names a file in the run's directory.
 func (s *ssdRun) path(name string) string { return filepath.Join(s.dir, name) }
 
@@ -165,7 +180,7 @@ func TestSSDForegroundDaemon(t *testing.T) {
 			s.t.Fatalf("a second start rewrote the pidfile: %d, was %d", got, pid)
 		}
 		s.expect(0, "--stop", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--retry", "5")
-		if !h.Exited(fd) {
+		if !s.stopped(fd) {
 			s.t.Fatalf("daemon %d still runs after --stop --retry", pid)
 		}
 		if n := termCount(pidfile + ".term"); n != 1 {
@@ -199,7 +214,7 @@ func TestSSDForkingDaemon(t *testing.T) {
 		}
 		s.expect(0, "-K", "-q", "-s", "0", "-p", pidfile, "-n", "testdaemon")
 		s.expect(0, "-K", "-q", "-p", pidfile, "-n", "testdaemon", "-R", "TERM/5")
-		if !h.Exited(fd) || termCount(pidfile+".term") != 1 {
+		if !s.stopped(fd) || termCount(pidfile+".term") != 1 {
 			s.t.Fatalf("daemon %d: exited %v after %d TERMs, want gone after 1", pid, h.Exited(fd), termCount(pidfile+".term"))
 		}
 		s.expect(1, "-T", "-p", pidfile, "-x", h.TestDaemon)
@@ -219,7 +234,7 @@ func TestSSDIgnoresTerm(t *testing.T) {
 			s.t.Fatalf("daemon %d: exited %v after %d TERMs, want alive after 1", pid, h.Exited(fd), termCount(pidfile+".term"))
 		}
 		s.expect(0, "-K", "-q", "-p", pidfile, "-x", h.TestDaemon, "-R", "TERM/1/KILL/5")
-		if !h.Exited(fd) {
+		if !s.stopped(fd) {
 			s.t.Fatalf("daemon %d survived KILL", pid)
 		}
 		if n := termCount(pidfile + ".term"); n != 2 {
@@ -241,7 +256,7 @@ func TestSSDLocksOwnPidfile(t *testing.T) {
 		s.expect(0, "--status", "--pidfile", pidfile, "--name", "testdaemon")
 		s.expect(1, "--start", "--quiet", "--pidfile", pidfile, "--exec", h.TestDaemon, "--", "-daemonize", "-pidfile", pidfile, "-lock-pidfile")
 		s.expect(0, "--stop", "--quiet", "--retry", "5", "--name", "testdaemon", "--pidfile", pidfile)
-		if !h.Exited(fd) {
+		if !s.stopped(fd) {
 			s.t.Fatalf("daemon %d still runs", pid)
 		}
 	})
@@ -288,7 +303,7 @@ func TestSSDReusedPIDOwnPidfile(t *testing.T) {
 			if h.Exited(strangerFD) || termCount(s.path("stranger.term")) != 0 {
 				s.t.Fatalf("daemonctl's start-stop-daemon signalled the stranger %d that reused the PID", pid)
 			}
-		} else if !h.Exited(strangerFD) {
+		} else if !s.stopped(strangerFD) {
 			s.t.Fatalf("dpkg's start-stop-daemon was expected to stop the stranger %d", pid)
 		}
 	})
@@ -340,7 +355,7 @@ func TestSSDStrangerWithMatchingName(t *testing.T) {
 			s.t.Fatal("stranger never became ready")
 		}
 		s.expect(0, "--stop", "--quiet", "--pidfile", pidfile, "--name", "testdaemon", "--retry", "5")
-		if !h.Exited(fd) {
+		if !s.stopped(fd) {
 			s.t.Fatalf("daemon %d still runs", pid)
 		}
 		if h.Exited(strangerFD) || termCount(s.path("stranger.term")) != 0 {
@@ -348,7 +363,7 @@ func TestSSDStrangerWithMatchingName(t *testing.T) {
 		}
 		s.expect(0, "--status", "--exec", twin)
 		s.expect(0, "--stop", "--quiet", "--exec", twin, "--retry", "5")
-		if !h.Exited(strangerFD) {
+		if !s.stopped(strangerFD) {
 			s.t.Fatalf("the stranger %d matched by --exec alone survived", stranger)
 		}
 		s.expect(3, "--status", "--exec", twin)
@@ -463,7 +478,7 @@ func TestSSDServiceUsersPidfile(t *testing.T) {
 		s.expect(4, "--status", "--quiet", "--pidfile", pidfile)
 		s.expect(2, "--stop", "--quiet", "--pidfile", pidfile)
 		s.expect(0, "--stop", "--quiet", "--retry", "5", "--pidfile", pidfile, "--exec", p.daemon)
-		if !h.Exited(fd) {
+		if !s.stopped(fd) {
 			s.t.Fatalf("daemon %d still runs", pid)
 		}
 		// The service user rewrites its pidfile to name root's process.
@@ -475,8 +490,11 @@ func TestSSDServiceUsersPidfile(t *testing.T) {
 			s.t.Fatal(err)
 		}
 		s.expectDiffering(0, 1, "a file nobody could write names only nobody's processes", "--stop", "--quiet", "--retry", "5", "--pidfile", pidfile, "--exec", p.daemon)
-		if s.tool.ours != !h.Exited(rootsFD) {
-			s.t.Fatalf("root's process %d: exited %v", rootsPID, h.Exited(rootsFD))
+		if s.tool.ours && h.Exited(rootsFD) {
+			s.t.Fatalf("daemonctl's start-stop-daemon killed root's process %d", rootsPID)
+		}
+		if !s.tool.ours && !s.stopped(rootsFD) {
+			s.t.Fatalf("dpkg's start-stop-daemon was expected to stop root's process %d", rootsPID)
 		}
 	})
 }
