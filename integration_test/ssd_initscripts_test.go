@@ -115,11 +115,17 @@ func TestSSDStockInitScripts(t *testing.T) {
 				t.Skipf("%s already runs (pid %d in %s)", svc.script, pid, svc.pidfile)
 			}
 			w := &watcher{watched: map[int]int{}}
+			_, existed := os.Stat(svc.pidfile)
 			t.Cleanup(func() {
-				// Stop it as the script would, then kill by pidfd whatever
-				// of it is left (h.Watch's cleanups).
+				// Cleanups run last-registered first: the watcher's pidfd
+				// kills of every process of the service come before this.
+				// Whatever still runs is stopped as the script would; a
+				// pidfile a killed daemon left behind is removed.
 				if _, ok := livePID(svc.pidfile); ok {
 					s.script(t, svc.script, "stop")
+				}
+				if _, ok := livePID(svc.pidfile); !ok && existed != nil {
+					os.Remove(svc.pidfile)
 				}
 			})
 			run := func(action string) {
