@@ -79,3 +79,16 @@ func scheduleOver(c *cli.Context, base signals.Schedule) (signals.Schedule, erro
 	}
 	return sched, nil
 }
+
+// givenFlags is the set of the command's flags given on the command line
+// or through their environment variables, under every name: c.IsSet for
+// all of them at once. urfave/cli v2's IsSet of an absent flag runs every
+// flag's names through a regular expression, so asking for each of start's
+// options in turn cost more than the rest of start's parsing.
+func givenFlags(c *cli.Context) map[string]bool {
+	given := map[string]bool{}
+	for _, name := range c.LocalFlagNames() {
+		given[name] = true
+	}
+	return given
+}
