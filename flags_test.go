@@ -43,3 +43,57 @@ func TestGivenFlagsMatchesIsSet(t *testing.T) {
 		})
 	}
 }
+
+// The wrappers cachedNames puts on every flag must look to urfave/cli
+// (help, completion, docs, parsing) exactly like the flags they wrap.
+func TestCachedNamesKeepFlags(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	unwrap := func(f cli.Flag) cli.Flag {
+		switch f := f.(type) {
+		case *stringFlag:
+			return f.StringFlag
+		case *boolFlag:
+			return f.BoolFlag
+		case *intFlag:
+			return f.IntFlag
+		case *durationFlag:
+			return f.DurationFlag
+		case *stringSliceFlag:
+			return f.StringSliceFlag
+		}
+		t.Errorf("%s (%T) is not wrapped", f.Names()[0], f)
+		return f
+	}
+	flags := app.Flags
+	for _, c := range app.Commands {
+		flags = append(flags, c.Flags...)
+	}
+	for _, f := range flags {
+		inner := unwrap(f)
+		if got, want := strings.Join(f.Names(), ","), strings.Join(inner.Names(), ","); got != want {
+			t.Errorf("names %s, want %s", got, want)
+		}
+		if got, want := cli.FlagStringer(f), cli.FlagStringer(inner); got != want {
+			t.Errorf("help line %q, want %q", got, want)
+		}
+		for _, iface := range []struct {
+			name string
+			has  func(cli.Flag) bool
+		}{
+			{"DocGenerationFlag", func(f cli.Flag) bool { _, ok := f.(cli.DocGenerationFlag); return ok }},
+			{"DocGenerationSliceFlag", func(f cli.Flag) bool { _, ok := f.(cli.DocGenerationSliceFlag); return ok }},
+			{"VisibleFlag", func(f cli.Flag) bool { _, ok := f.(cli.VisibleFlag); return ok }},
+			{"CategorizableFlag", func(f cli.Flag) bool { _, ok := f.(cli.CategorizableFlag); return ok }},
+			{"RequiredFlag", func(f cli.Flag) bool { _, ok := f.(cli.RequiredFlag); return ok }},
+			{"ActionableFlag", func(f cli.Flag) bool { _, ok := f.(cli.ActionableFlag); return ok }},
+			{"Countable", func(f cli.Flag) bool { _, ok := f.(cli.Countable); return ok }},
+		} {
+			if iface.has(f) != iface.has(inner) {
+				t.Errorf("%s: wrapper implements %s: %v, the flag: %v", f.Names()[0], iface.name, iface.has(f), iface.has(inner))
+			}
+		}
+	}
+	if len(flags) < 40 {
+		t.Fatalf("only %d flags checked", len(flags))
+	}
+}
