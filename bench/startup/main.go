@@ -19,6 +19,7 @@
 //	go run ./bench/startup                     # builds daemonctl as README says
 //	go run ./bench/startup -n 300 -table 0     # more rounds, no table
 //	go run ./bench/startup -ctl ./daemonctl    # an existing binary
+//	go run ./bench/startup -base /tmp/main-daemonctl   # before/after, same run
 //
 // It is the child subreaper of every process it starts, reaps at once, and
 // at the end (or on failure, or ^C) stops every daemon it started, by PID
@@ -49,6 +50,7 @@ func main() {
 	rounds := flag.Int("n", 100, "measured rounds (each runs every step once)")
 	warmup := flag.Int("warmup", 5, "rounds run first and not counted")
 	ctl := flag.String("ctl", "", "daemonctl binary to time (default: build it from the current directory as README says)")
+	base := flag.String("base", "", "another daemonctl binary (an older build) to time in the same rounds, for a before/after")
 	ssd := flag.String("ssd", "/usr/sbin/start-stop-daemon", "start-stop-daemon binary (skipped if missing)")
 	table := flag.Int("table", 1000, "services in the status-table step (0 skips it)")
 	tableRuns := flag.Int("table-runs", 20, "timed runs of the status table")
@@ -60,7 +62,7 @@ func main() {
 		fatal(err)
 	}
 	b := &bench{dir: dir, run: filepath.Join(dir, "run")}
-	code := b.main(*ctl, *ssd, *rounds, *warmup, *table, *tableRuns)
+	code := b.main(*ctl, *base, *ssd, *rounds, *warmup, *table, *tableRuns)
 	if !*keep && code == 0 {
 		_ = os.RemoveAll(dir)
 	} else {
@@ -86,6 +88,7 @@ type bench struct {
 // tool is one controller's command lines.
 type tool struct {
 	name   string
+	bin    string // a daemonctl binary; "" for start-stop-daemon
 	start  func(pidfile string, argv ...string) []string
 	status func(pidfile string) []string
 	stop   func(pidfile string) []string
@@ -93,7 +96,7 @@ type tool struct {
 	statusPID string // its long-running daemon for the status step
 }
 
-func (b *bench) main(ctl, ssd string, rounds, warmup, table, tableRuns int) int {
+func (b *bench) main(ctl, base, ssd string, rounds, warmup, table, tableRuns int) int {
 	if err := os.Mkdir(b.run, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		return 1
@@ -106,7 +109,7 @@ func (b *bench) main(ctl, ssd string, rounds, warmup, table, tableRuns int) int 
 		b.cleanup()
 		os.Exit(130)
 	}()
-	if err := b.setup(ctl, ssd); err != nil {
+	if err := b.setup(ctl, base, ssd); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		return 1
 	}
@@ -115,7 +118,7 @@ func (b *bench) main(ctl, ssd string, rounds, warmup, table, tableRuns int) int 
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		return 1
 	}
-	var tbl []time.Duration
+	var tbl map[string][]time.Duration
 	if table > 0 {
 		if tbl, err = b.table(table, tableRuns); err != nil {
 			fmt.Fprintln(os.Stderr, "startup:", err)
@@ -129,7 +132,7 @@ func (b *bench) main(ctl, ssd string, rounds, warmup, table, tableRuns int) int 
 // setup builds what it needs (before the reaper runs: it would take
 // os/exec's children), becomes the subreaper and starts the daemons the
 // status step asks about.
-func (b *bench) setup(ctl, ssd string) error {
+func (b *bench) setup(ctl, base, ssd string) error {
 	build := func(out, pkg string) error {
 		args := append(slices.Clone(buildFlags), "-o", out, pkg)
 		cmd := exec.Command("go", args...)
@@ -166,12 +169,13 @@ func (b *bench) setup(ctl, ssd string) error {
 		return err
 	}
 
-	b.tools = []*tool{{
-		name:   "daemonctl",
-		start:  func(f string, argv ...string) []string { return append([]string{ctl, "start", "-p", f, "--"}, argv...) },
-		status: func(f string) []string { return []string{ctl, "status", "-p", f} },
-		stop:   func(f string) []string { return []string{ctl, "stop", "-p", f} },
-	}}
+	b.tools = []*tool{daemonctl("daemonctl", ctl)}
+	if base != "" {
+		if abs, err := filepath.Abs(base); err == nil {
+			base = abs
+		}
+		b.tools = append(b.tools, daemonctl("base", base))
+	}
 	if _, err := os.Stat(ssd); err == nil {
 		b.tools = append(b.tools, &tool{
 			name: "start-stop-daemon",
@@ -196,6 +200,17 @@ func (b *bench) setup(ctl, ssd string) error {
 		}
 	}
 	return nil
+}
+
+// daemonctl is the tool for a daemonctl binary.
+func daemonctl(name, bin string) *tool {
+	return &tool{
+		name:   name,
+		bin:    bin,
+		start:  func(f string, argv ...string) []string { return append([]string{bin, "start", "-p", f, "--"}, argv...) },
+		status: func(f string) []string { return []string{bin, "status", "-p", f} },
+		stop:   func(f string) []string { return []string{bin, "stop", "-p", f} },
+	}
 }
 
 // cleanup stops what the tools left running: the table's services by
@@ -338,10 +353,9 @@ func (b *bench) stop(t *tool, res results) error {
 }
 
 // table defines n services, starts them all, times `daemonctl status` (the
-// whole process: start, load n definitions, inspect n daemons, print) and
-// stops them all.
-func (b *bench) table(n, runs int) ([]time.Duration, error) {
-	ctl := b.tools[0]
+// whole process: start, load n definitions, inspect n daemons, print) of
+// each daemonctl binary, interleaved, and stops them all.
+func (b *bench) table(n, runs int) (map[string][]time.Duration, error) {
 	conf := filepath.Join(b.dir, "conf")
 	run := filepath.Join(b.run, "table")
 	for _, d := range []string{conf, run} {
@@ -356,21 +370,28 @@ func (b *bench) table(n, runs int) ([]time.Duration, error) {
 			return nil, err
 		}
 	}
-	bin := ctl.status("")[0]
-	if _, err := b.r.mustRun(bin, "--config-dir", conf, "start", "--all", "-q"); err != nil {
+	ctl := b.tools[0].bin
+	if _, err := b.r.mustRun(ctl, "--config-dir", conf, "start", "--all", "-q"); err != nil {
 		return nil, err
 	}
-	defer func() { _, _ = b.r.mustRun(bin, "--config-dir", conf, "stop", "--all", "-q") }()
-	var ds []time.Duration
-	for range runs + 1 {
-		time.Sleep(time.Millisecond)
-		s, err := b.r.mustRun(bin, "--config-dir", conf, "status")
-		if err != nil {
-			return nil, err
+	defer func() { _, _ = b.r.mustRun(ctl, "--config-dir", conf, "stop", "--all", "-q") }()
+	res := map[string][]time.Duration{}
+	for i := range runs + 1 {
+		for _, t := range b.tools {
+			if t.bin == "" {
+				continue
+			}
+			time.Sleep(time.Millisecond)
+			s, err := b.r.mustRun(t.bin, "--config-dir", conf, "status")
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 { // the first warms the page cache
+				res[t.name] = append(res[t.name], s.duration())
+			}
 		}
-		ds = append(ds, s.duration())
 	}
-	return ds[1:], nil // the first warms the page cache
+	return res, nil
 }
 
 // quartiles returns the 25th, 50th and 75th percentiles (nearest rank).
@@ -397,7 +418,7 @@ func median(ds []time.Duration) time.Duration {
 	return m
 }
 
-func (b *bench) report(res results, table int, tbl []time.Duration) {
+func (b *bench) report(res results, table int, tbl map[string][]time.Duration) {
 	var uname syscall.Utsname
 	_ = syscall.Uname(&uname)
 	release := make([]byte, 0, len(uname.Release))
@@ -410,31 +431,66 @@ func (b *bench) report(res results, table int, tbl []time.Duration) {
 	floor := res[""][floorStep]
 	fmt.Printf("startup: %s, %d CPUs, Linux %s; %d rounds, steps in random order; binaries built with CGO_ENABLED=0 go %s\n",
 		runtime.Version(), runtime.NumCPU(), release, len(floor), strings.Join(buildFlags, " "))
-	fmt.Printf("medians in ms (quartiles); ratio: daemonctl's median over the empty Go program's;\n")
-	fmt.Printf("paired: the median of the same ratio taken within each round\n\n")
-
-	ssd := "start-stop-daemon"
-	fmt.Printf("%-34s %-22s %-22s %-22s %6s %7s  %s\n", "step", "daemonctl", ssd, "empty Go program", "ratio", "paired", "goal")
-	row := func(label, step, goal string) {
-		ctl := res["daemonctl"][step]
-		ratio := float64(median(ctl)) / float64(median(floor))
-		paired := make([]float64, len(ctl))
-		for i := range ctl {
-			paired[i] = float64(ctl[i]) / float64(floor[i])
+	for _, t := range b.tools {
+		if t.bin != "" {
+			fmt.Printf("  %s: %s\n", t.name, t.bin)
 		}
-		slices.Sort(paired)
-		fmt.Printf("%-34s %-22s %-22s %-22s %5.2f× %6.2f×  %s\n", label, cell(ctl), cell(res[ssd][step]), cell(floor), ratio, paired[len(paired)/2], goal)
 	}
-	row("status -p (running daemon)", statusStep, "≤ 1.3×")
-	row("stop -p: call → daemon gets TERM", termStep, "≤ 1.3×")
-	row("start -p: call → daemon runs", startStep, "≤ 2.5×")
-	fmt.Printf("%-34s %-22s %-22s %-22s %6s %7s  %s\n", "stop -p: daemon exited → returned", cell(res["daemonctl"][noticeStep]), cell(res[ssd][noticeStep]), "", "", "", "≈ 1 ms")
+	fmt.Printf("medians in ms (quartiles); ×: the median over the empty Go program's, and in\n")
+	fmt.Printf("parentheses the median of that ratio taken within each round\n\n")
+
+	var ctls []*tool
+	fmt.Printf("%-34s", "step")
+	for _, t := range b.tools {
+		fmt.Printf(" %-22s", t.name)
+	}
+	fmt.Printf(" %-22s", "empty Go program")
+	for _, t := range b.tools {
+		if t.bin != "" {
+			ctls = append(ctls, t)
+			fmt.Printf(" %-14s", t.name+" ×")
+		}
+	}
+	fmt.Printf(" goal\n")
+	row := func(label, step, goal string, ratios bool) {
+		fmt.Printf("%-34s", label)
+		for _, t := range b.tools {
+			fmt.Printf(" %-22s", cell(res[t.name][step]))
+		}
+		if !ratios {
+			fmt.Printf(" %-22s", "")
+			for range ctls {
+				fmt.Printf(" %-14s", "")
+			}
+			fmt.Printf(" %s\n", goal)
+			return
+		}
+		fmt.Printf(" %-22s", cell(floor))
+		for _, t := range ctls {
+			ds := res[t.name][step]
+			paired := make([]float64, len(ds))
+			for i := range ds {
+				paired[i] = float64(ds[i]) / float64(floor[i])
+			}
+			slices.Sort(paired)
+			fmt.Printf(" %-14s", fmt.Sprintf("%.2f× (%.2f)", float64(median(ds))/float64(median(floor)), paired[len(paired)/2]))
+		}
+		fmt.Printf(" %s\n", goal)
+	}
+	row("status -p (running daemon)", statusStep, "≤ 1.3×", true)
+	row("stop -p: call → daemon gets TERM", termStep, "≤ 1.3×", true)
+	row("start -p: call → daemon runs", startStep, "≤ 2.5×", true)
+	row("stop -p: daemon exited → returned", noticeStep, "≈ 1 ms", false)
 	for _, t := range b.tools {
 		if late := res[t.name][lateStep]; len(late) > 0 {
 			fmt.Printf("(%s start returned %d times of %d before the program ran: %s ms later, median)\n", t.name, len(late), len(res[t.name][startStep]), ms(median(late)))
 		}
 	}
 	if table > 0 {
-		fmt.Printf("%-34s %-22s %-22s %-22s %6s %7s  %s\n", fmt.Sprintf("status table, %d services", table), cell(tbl), "", "", "", "", "≤ 50 ms")
+		fmt.Printf("\n%-34s", fmt.Sprintf("status table, %d services", table))
+		for _, t := range ctls {
+			fmt.Printf(" %-22s", t.name+" "+cell(tbl[t.name]))
+		}
+		fmt.Printf(" goal ≤ 50 ms (whole process)\n")
 	}
 }
