@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,8 +149,11 @@ func stateColour(state string) string {
 }
 
 // writeTable prints rows aligned in columns; width, when known, cuts the
-// COMMAND column so that no line wraps.
-func writeTable(w io.Writer, rows []tableRow, colour bool, width int) {
+// COMMAND column so that no line wraps. It writes through a buffer: a
+// write per line was a system call per service.
+func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	header := []string{"NAME", "STATE", "PID", "UPTIME", "RSS", "COMMAND"}
 	cells := make([][]string, len(rows))
 	widths := make([]int, len(header))
