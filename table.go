@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -72,21 +73,17 @@ func tableRows(set *service.Set) []tableRow {
 	for _, d := range set.Services {
 		defs[d.Name] = d
 	}
+	// Each worker claims the next service with an atomic counter: handing
+	// each one over a channel woke a goroutine, a futex call, per service.
 	var wg sync.WaitGroup
-	next := make(chan int)
+	var next atomic.Int64
 	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
 				rows[i] = inspectRow(set, names[i], defs[names[i]])
 			}
-		}()
+		})
 	}
-	for i := range names {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	return rows
 }
