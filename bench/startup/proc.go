@@ -225,12 +225,12 @@ func poll(timeout time.Duration, cond func() bool) bool {
 	return true
 }
 
-// killOurs ends every process named by a pidfile under dir that is still
-// our child (a daemon a tool detached, reparented to us): TERM, then KILL.
-// It signals through a pidfd and checks the parent first, so it can never
-// hit a process this benchmark did not start.
-func killOurs(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+// killOurs ends every process named by a pidfile matching pattern that
+// is still our child (a daemon a tool detached, reparented to us): TERM,
+// then KILL. It signals through a pidfd and checks the parent first, so it
+// can never hit a process this benchmark did not start.
+func killOurs(pattern string) {
+	files, _ := filepath.Glob(pattern)
 	var pidfds []int
 	for _, f := range files {
 		pid := readPID(f)
