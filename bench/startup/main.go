@@ -349,7 +349,10 @@ func (b *bench) stop(t *tool, res results) error {
 	}
 	data, err := os.ReadFile(stamp)
 	if err != nil {
-		return fmt.Errorf("%s: sigstamp left no stamp: %w", t.name, err)
+		// Stop returned 0 without the daemon having taken TERM: say what is
+		// left, for whoever reads the error.
+		comm, state, _, alive := procStat(pid)
+		return fmt.Errorf("%s: stop exited 0 but sigstamp (pid %d; now alive: %v %s %c) left no stamp, so got no TERM: %w", t.name, pid, alive, comm, state, err)
 	}
 	var received, exited int64
 	if _, err := fmt.Sscan(string(data), &received, &exited); err != nil {
