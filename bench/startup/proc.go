@@ -28,9 +28,13 @@ type runner struct {
 	stdout *os.File
 	stderr *os.File // errors.log: what a failing command said
 
+	// mu covers a start and the registration of its PID, so the reaper,
+	// which takes mu before it looks, never sees a child of run's that is
+	// not registered: anything else it reaps is an orphan nobody waits
+	// for, and is dropped (keeping it would hand its status to a later
+	// child that gets the same PID).
 	mu      sync.Mutex
 	waiting map[int]chan exited
-	done    map[int]exited
 	kick    chan struct{}
 }
 
@@ -58,7 +62,6 @@ func newRunner(errLog string) (*runner, error) {
 		stdout:  null,
 		stderr:  log,
 		waiting: map[int]chan exited{},
-		done:    map[int]exited{},
 		kick:    make(chan struct{}, 1),
 	}
 	go r.reap()
@@ -91,8 +94,6 @@ func (r *runner) reap() {
 		if ch, ok := r.waiting[pid]; ok {
 			delete(r.waiting, pid)
 			ch <- exited{ws, at}
-		} else {
-			r.done[pid] = exited{ws, at}
 		}
 		r.mu.Unlock()
 	}
@@ -111,16 +112,21 @@ func (r *runner) run(argv ...string) (span, syscall.WaitStatus, error) {
 		Env:   r.env,
 		Files: []uintptr{r.stdin.Fd(), r.stdout.Fd(), r.stderr.Fd()},
 	}
+	ch := make(chan exited, 1)
+	r.mu.Lock()
 	t0 := monotonic()
 	pid, err := syscall.ForkExec(argv[0], argv, attr)
 	if err != nil {
+		r.mu.Unlock()
 		return span{}, 0, fmt.Errorf("%s: %w", argv[0], err)
 	}
+	r.waiting[pid] = ch
+	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
-	e := r.wait(pid)
+	e := <-ch
 	return span{t0, e.at}, e.status, nil
 }
 
@@ -141,19 +147,6 @@ func describe(ws syscall.WaitStatus) string {
 		return "killed by " + ws.Signal().String()
 	}
 	return "exit status " + strconv.Itoa(ws.ExitStatus())
-}
-
-func (r *runner) wait(pid int) exited {
-	r.mu.Lock()
-	if e, ok := r.done[pid]; ok {
-		delete(r.done, pid)
-		r.mu.Unlock()
-		return e
-	}
-	ch := make(chan exited, 1)
-	r.waiting[pid] = ch
-	r.mu.Unlock()
-	return <-ch
 }
 
 // monotonic is CLOCK_MONOTONIC in nanoseconds, the clock sigstamp stamps
