@@ -151,3 +151,96 @@ func (l *envList) Serialize() string {
 }
 
 func (l *envList) String() string { return strings.Join(l.entries, " ") }
+
+// givenFlags is the set of the command's flags given on the command line
+// or through their environment variables, under every name: c.IsSet for
+// all of them at once. urfave/cli v2's IsSet of an absent flag runs every
+// flag's names through a regular expression, so asking for each of start's
+// options in turn cost more than the rest of start's parsing.
+func givenFlags(c *cli.Context) map[string]bool {
+	given := map[string]bool{}
+	for _, name := range c.LocalFlagNames() {
+		given[name] = true
+	}
+	return given
+}
+
+// cachedNames wraps each flag so that Names() is computed once, on first
+// use. urfave/cli v2 builds a flag's names through a regular expression
+// (FlagNames) on every call, and calls Names() on every flag of the
+// command for each flag it looks up: in IsSet, and for every flag after
+// each parse (runFlagActions). That made each command run hundreds of
+// regexp matches, quadratic in its flags (start has 23). The wrappers
+// embed the library's own flag types, so every other method and optional
+// interface (help, completion, the generated docs) is the library's.
+// urfave/cli also type-asserts *cli.BoolFlag in two places, for
+// DisableDefaultText and Hidden, which no flag here sets.
+func cachedNames(flags []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, len(flags))
+	for i, f := range flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			out[i] = &stringFlag{StringFlag: f}
+		case *cli.BoolFlag:
+			out[i] = &boolFlag{BoolFlag: f}
+		case *cli.IntFlag:
+			out[i] = &intFlag{IntFlag: f}
+		case *cli.DurationFlag:
+			out[i] = &durationFlag{DurationFlag: f}
+		case *cli.StringSliceFlag:
+			out[i] = &stringSliceFlag{StringSliceFlag: f}
+		case *cli.GenericFlag:
+			out[i] = &genericFlag{GenericFlag: f}
+		default:
+			out[i] = f
+		}
+	}
+	return out
+}
+
+// names holds a flag's names once computed. Only the command that runs
+// computes its flags' (urfave/cli parses in one goroutine).
+type names struct{ list []string }
+
+func (n *names) get(compute func() []string) []string {
+	if n.list == nil {
+		n.list = compute()
+	}
+	return n.list
+}
+
+// Pointers, so that urfave/cli can compare flags (the slices make the
+// structs incomparable).
+type (
+	stringFlag struct {
+		*cli.StringFlag
+		names
+	}
+	boolFlag struct {
+		*cli.BoolFlag
+		names
+	}
+	intFlag struct {
+		*cli.IntFlag
+		names
+	}
+	durationFlag struct {
+		*cli.DurationFlag
+		names
+	}
+	stringSliceFlag struct {
+		*cli.StringSliceFlag
+		names
+	}
+	genericFlag struct {
+		*cli.GenericFlag
+		names
+	}
+)
+
+func (f *stringFlag) Names() []string      { return f.get(f.StringFlag.Names) }
+func (f *boolFlag) Names() []string        { return f.get(f.BoolFlag.Names) }
+func (f *intFlag) Names() []string         { return f.get(f.IntFlag.Names) }
+func (f *durationFlag) Names() []string    { return f.get(f.DurationFlag.Names) }
+func (f *stringSliceFlag) Names() []string { return f.get(f.StringSliceFlag.Names) }
+func (f *genericFlag) Names() []string     { return f.get(f.GenericFlag.Names) }

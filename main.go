@@ -85,9 +85,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			completeCommand(),
 		},
 	}
+	app.Flags = cachedNames(app.Flags)
 	for _, c := range app.Commands {
 		// A bad flag value is a usage error (exit 2), reported in one line.
 		c.OnUsageError = usageError
+		c.Flags = cachedNames(c.Flags)
 	}
 	return app
 }

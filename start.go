@@ -103,13 +103,14 @@ func startSpec(c *cli.Context) (controller.StartSpec, error) {
 // line say: over a definition's values, or over nothing (-p mode), where
 // an option not given leaves the controller's default.
 func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
+	given := givenFlags(c)
 	// An empty value would silently mean the default (run as the caller,
 	// in /, to /dev/null): say so instead.
 	for _, f := range []struct{ flag, what string }{
 		{"user", "a user name or uid"}, {"group", "a group name or gid"}, {"chdir", "a directory"},
 		{"stdout", "a file"}, {"stderr", "a file"}, {"notify-socket", "a socket path"},
 	} {
-		if c.IsSet(f.flag) && c.String(f.flag) == "" {
+		if given[f.flag] && c.String(f.flag) == "" {
 			return usagef(c, "--%s is empty: give %s, or leave the option out", f.flag, f.what)
 		}
 	}
@@ -117,21 +118,21 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 		"chdir": &spec.Dir, "user": &spec.User, "group": &spec.Group,
 		"stdout": &spec.Stdout, "stderr": &spec.Stderr, "notify-socket": &spec.NotifySocket,
 	} {
-		if c.IsSet(flag) {
+		if given[flag] {
 			*field = c.String(flag)
 		}
 	}
-	if c.IsSet("env") {
+	if given["env"] {
 		if env, ok := c.Generic("env").(*envList); ok {
 			spec.Env = append(spec.Env, env.entries...)
 		}
 	}
 	for flag, field := range map[string]*bool{"clear-env": &spec.ClearEnv, "notify": &spec.Notify, "keep-on-timeout": &spec.KeepOnTimeout} {
-		if c.IsSet(flag) {
+		if given[flag] {
 			*field = c.Bool(flag)
 		}
 	}
-	if c.IsSet("umask") {
+	if given["umask"] {
 		mask, err := strconv.ParseUint(c.String("umask"), 8, 32)
 		if err != nil || mask > 0o777 {
 			return usagef(c, "--umask %q: expected an octal mask like 022 or 027", c.String("umask"))
@@ -139,24 +140,24 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 		m := uint32(mask)
 		spec.Umask = &m
 	}
-	if c.IsSet("nice") {
+	if given["nice"] {
 		n := c.Int("nice")
 		spec.Nice = &n
 	}
-	if c.IsSet("wait") {
+	if given["wait"] {
 		spec.Wait = c.Duration("wait")
 		if spec.Wait <= 0 {
 			return usagef(c, "--wait %v: give a positive duration, like 500ms or 2s", spec.Wait)
 		}
 	}
-	if c.IsSet("timeout") {
+	if given["timeout"] {
 		spec.NotifyTimeout = c.Duration("timeout")
 		if spec.NotifyTimeout <= 0 {
 			return usagef(c, "--timeout %v: give a positive duration, like 30s", spec.NotifyTimeout)
 		}
 	}
 	for _, f := range []string{"timeout", "keep-on-timeout", "notify-socket"} {
-		if c.IsSet(f) && !spec.Notify {
+		if given[f] && !spec.Notify {
 			return usagef(c, "--%s only applies with --notify", f)
 		}
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -70,21 +72,17 @@ func tableRows(set *service.Set) []tableRow {
 	for _, d := range set.Services {
 		defs[d.Name] = d
 	}
+	// Each worker claims the next service with an atomic counter: handing
+	// each one over a channel woke a goroutine, a futex call, per service.
 	var wg sync.WaitGroup
-	next := make(chan int)
+	var next atomic.Int64
 	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
 				rows[i] = inspectRow(set, names[i], defs[names[i]])
 			}
-		}()
+		})
 	}
-	for i := range names {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	return rows
 }
@@ -147,8 +145,11 @@ func stateColour(state string) string {
 }
 
 // writeTable prints rows aligned in columns; width, when known, cuts the
-// COMMAND column so that no line wraps.
-func writeTable(w io.Writer, rows []tableRow, colour bool, width int) {
+// COMMAND column so that no line wraps. It writes through a buffer: a
+// write per line was a system call per service.
+func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	header := []string{"NAME", "STATE", "PID", "UPTIME", "RSS", "COMMAND"}
 	cells := make([][]string, len(rows))
 	widths := make([]int, len(header))

@@ -10,8 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
-
+	"github.com/daemonctl/daemonctl/internal/sdnotify"
 	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/process"
 	"github.com/daemonctl/daemonctl/signals"
@@ -194,7 +193,7 @@ func adopt(marker, path string, opts Options) (*Daemon, error) {
 
 // notifyFailure tells a waiting parent why the daemon gives up.
 func notifyFailure(err error) {
-	_, _ = daemon.SdNotify(true, "STATUS=daemonize failed: "+err.Error())
+	_, _ = sdnotify.Send(true, "STATUS=daemonize failed: "+err.Error())
 }
 
 // Ready tells whoever started the daemon with readiness notification
@@ -203,7 +202,7 @@ func notifyFailure(err error) {
 // removes NOTIFY_SOCKET from the environment so children do not inherit
 // it. Without NOTIFY_SOCKET it does nothing and returns nil.
 func Ready() error {
-	_, err := daemon.SdNotify(true, daemon.SdNotifyReady)
+	_, err := sdnotify.Send(true, sdnotify.Ready)
 	if err != nil {
 		return fmt.Errorf("notify readiness: %w", err)
 	}

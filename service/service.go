@@ -93,10 +93,14 @@ type Set struct {
 
 // namePattern is what a service name may be: it is a file name, a
 // pidfile's default name, and a word in init scripts and completions.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]*$`)
+// Compiled on first use: at package initialisation every daemonctl
+// command would pay for it.
+var namePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]*$`)
+})
 
 // ValidName reports whether name can name a service.
-func ValidName(name string) bool { return namePattern.MatchString(name) }
+func ValidName(name string) bool { return namePattern().MatchString(name) }
 
 // Load reads every NAME.toml in dir. Its error is for the directory as a
 // whole (unsafe, unreadable): then nothing in it may be used. A missing
@@ -379,7 +383,7 @@ func (d *Definition) decodeProblems(err error, syntax bool) []*Problem {
 	row, _ := de.Position()
 	key := strings.Join(de.Key(), ".")
 	msg := strings.TrimPrefix(de.Error(), "toml: ")
-	if m := typeMismatch.FindStringSubmatch(msg); m != nil {
+	if m := typeMismatch().FindStringSubmatch(msg); m != nil {
 		want := "another type"
 		if k, ok := keyDoc(key); ok {
 			want = k.Type
@@ -393,8 +397,11 @@ func (d *Definition) decodeProblems(err error, syntax bool) []*Problem {
 	return []*Problem{{Service: d.Name, File: d.File, Line: row, Key: key, Msg: msg, Kind: ErrNotConfigured}}
 }
 
-// typeMismatch matches go-toml's wording of a type error.
-var typeMismatch = regexp.MustCompile(`^cannot decode TOML (\w+) into`)
+// typeMismatch matches go-toml's wording of a type error; compiled on
+// first use, like namePattern.
+var typeMismatch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^cannot decode TOML (\w+) into`)
+})
 
 // nearestKey suggests the known key closest to a mistyped one.
 func nearestKey(key string) string {

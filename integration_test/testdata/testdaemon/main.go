@@ -72,8 +72,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/internal/sdnotify"
 )
 
 // setupFailed is the exit code used when the daemon cannot do what its flags
@@ -408,7 +409,7 @@ func main() {
 			if cfg.notifyStampFile != "" {
 				_ = os.WriteFile(cfg.notifyStampFile, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+"\n"), 0o644)
 			}
-			notify(daemon.SdNotifyReady)
+			notify(sdnotify.Ready)
 		}
 	}
 }
@@ -695,7 +696,7 @@ func crash() {
 
 // notify sends one sd_notify datagram to $NOTIFY_SOCKET, if set.
 func notify(state string) {
-	if _, err := daemon.SdNotify(false, state); err != nil {
+	if _, err := sdnotify.Send(false, state); err != nil {
 		fmt.Fprintf(os.Stderr, "testdaemon: sd_notify %q: %v\n", state, err)
 	}
 }
