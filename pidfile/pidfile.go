@@ -12,7 +12,6 @@ package pidfile
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -293,10 +292,17 @@ func newRecord(path string) (Record, error) {
 // have planted in a world-writable directory.
 func openChecked(path string, flag int) (*os.File, error) {
 	// O_NONBLOCK: opening a FIFO must not hang; it is refused below.
-	file, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, Mode)
+	// unix.Open, not os.OpenFile: a descriptor opened non-blocking through
+	// os is set up with Go's poller (an epoll instance, an eventfd, four
+	// more system calls and their page faults) though a regular file never
+	// polls.
+	fd, err := unix.Open(path, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, Mode)
 	if err != nil {
-		return nil, classifyOpen(path, err)
+		return nil, classifyOpen(path, &fs.PathError{Op: "open", Path: path, Err: err})
 	}
+	// Blocking again before it becomes an *os.File, so os leaves it alone.
+	_ = unix.SetNonblock(fd, false)
+	file := os.NewFile(uintptr(fd), path)
 	st, err := file.Stat()
 	if err != nil {
 		file.Close()
@@ -314,8 +320,6 @@ func openChecked(path string, flag int) (*os.File, error) {
 		file.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	// The descriptor is used with blocking reads and writes from here on.
-	_ = unix.SetNonblock(int(file.Fd()), false)
 	return file, nil
 }
 
@@ -360,9 +364,14 @@ func sameInode(path string, id process.FileID) bool {
 
 // readPID reads and parses the whole file from offset 0.
 func readPID(f *os.File) (int, error) {
-	buf := make([]byte, maxSize+1)
-	n, err := f.ReadAt(buf, 0)
-	if err != nil && err != io.EOF {
+	// One pread: a regular file returns all it has up to the length asked
+	// for, and more than maxSize bytes is garbage anyway.
+	var buf [maxSize + 1]byte
+	n, err := unix.Pread(int(f.Fd()), buf[:], 0)
+	for errors.Is(err, unix.EINTR) {
+		n, err = unix.Pread(int(f.Fd()), buf[:], 0)
+	}
+	if err != nil {
 		return 0, err
 	}
 	return ParsePID(buf[:n])
