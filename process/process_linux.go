@@ -375,3 +375,31 @@ func ProcID(pid int) (uint64, error) {
 	defer unix.Close(fd)
 	return PidfdID(fd)
 }
+
+// Children lists pid's children, zombies included, from every thread's
+// /proc/PID/task/TID/children (a multithreaded parent, as any Go program
+// is, has its children spread over its threads). It returns ErrGone when
+// pid does not exist.
+func Children(pid int) ([]int, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("pid %d: %w", pid, ErrGone)
+		}
+		return nil, err
+	}
+	var pids []int
+	for _, t := range tasks {
+		b, err := readProc(dir + "/" + t.Name() + "/children")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if child, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, child)
+			}
+		}
+	}
+	return pids, nil
+}

@@ -55,3 +55,6 @@ func ProcID(pid int) (uint64, error) { return 0, ErrUnsupported }
 
 // StartTicks is not supported without /proc.
 func StartTicks(pid int) (uint64, error) { return 0, ErrUnsupported }
+
+// Children is not supported without /proc.
+func Children(pid int) ([]int, error) { return nil, ErrUnsupported }

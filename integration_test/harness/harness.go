@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/process"
 )
 
 // Binaries built once by Main; read-only afterwards.
@@ -52,10 +54,19 @@ var children = struct {
 	managed map[int]bool
 }{managed: map[int]bool{}}
 
-// Main builds the binaries, makes this process a child subreaper with a
-// reaper, runs the tests and kills every child left. A test package's
-// TestMain is os.Exit(harness.Main(m)).
-func Main(m *testing.M) int {
+// Build is a further binary for Main to build: the package Pkg (a path
+// relative to the module root, like "./supervise/testdata/supervisor"),
+// whose path Main stores in *Out.
+type Build struct {
+	Pkg string
+	Out *string
+}
+
+// Main builds the binaries (daemonctl, the test daemon, the example, and
+// extra), makes this process a child subreaper with a reaper, runs the
+// tests and kills every child left. A test package's TestMain is
+// os.Exit(harness.Main(m)).
+func Main(m *testing.M, extra ...Build) int {
 	root, err := moduleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -76,6 +87,10 @@ func Main(m *testing.M) int {
 	}
 	if _, err := os.Stat(filepath.Join(root, "integration_test/testdata/example")); err == nil {
 		builds = append(builds, []string{"-o", Example, "./integration_test/testdata/example"})
+	}
+	for _, b := range extra {
+		*b.Out = filepath.Join(dir, filepath.Base(b.Pkg))
+		builds = append(builds, []string{"-o", *b.Out, b.Pkg})
 	}
 	for _, args := range builds {
 		cmd := exec.Command("go", append([]string{"build"}, args...)...)
@@ -126,19 +141,9 @@ func startReaper() func() {
 	return func() { signal.Stop(sigs); close(done) }
 }
 
-// childPIDs lists this process's children, from every thread's
-// /proc/self/task/TID/children.
+// childPIDs lists this process's children.
 func childPIDs() []int {
-	tasks, _ := os.ReadDir("/proc/self/task")
-	var pids []int
-	for _, t := range tasks {
-		b, _ := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
-		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, pid)
-			}
-		}
-	}
+	pids, _ := process.Children(os.Getpid())
 	return pids
 }
 
