@@ -1,8 +1,13 @@
-// Package sdnotify sends systemd's readiness notifications (sd_notify(3)):
-// one datagram of newline-separated assignments such as "READY=1" or
-// "STATUS=loading" to the unix socket that NOTIFY_SOCKET names. It is the
-// sending half of what "daemonctl start --notify" and systemd's
-// Type=notify listen for.
+// Package sdnotify is systemd's notify protocol (sd_notify(3)): one
+// datagram of newline-separated assignments such as "READY=1",
+// "WATCHDOG=1" or "STATUS=loading" to the unix socket that NOTIFY_SOCKET
+// names. Send is the sending half, for daemons (and Go programs using
+// daemonctl's library). Listen is the receiving half, for daemonctl's
+// readiness wait (start --notify) and its supervisor (start --supervise),
+// which listens for the service's whole life for READY=1 and watchdog
+// pings: the kernel attaches each sender's credentials (SO_PASSCRED), so
+// a listener keeps only the messages of the processes it accepts (the
+// socket's name is visible to every local user in /proc/net/unix).
 //
 // It does what go-systemd's daemon.SdNotify does, on golang.org/x/sys/unix
 // alone: importing package net for one datagram made every daemonctl
