@@ -47,7 +47,13 @@
 //	-lock-pidfile          with -pidfile: first take flock(LOCK_EX|LOCK_NB) on F through a
 //	                       descriptor kept open, as cron does, and exit 1 if it is held
 //	-remove-pidfile        on exit by SIGTERM, remove -pidfile first (as nginx does)
-//	-child, -notify-child, -detached  internal: mark the re-executed processes
+//	-start-file F          on each start, when set-up is complete, append "PID\n" to F (counts respawns)
+//	-flood-stdout N        at start, write N bytes of numbered 100-byte lines ("%012d x...x\n", from 1) to stdout
+//	-usr1-stdout S         on each SIGUSR1, write S and a newline to stdout
+//	-watchdog-every D      send WATCHDOG=1 to $NOTIFY_SOCKET every D
+//	-watchdog-file F       append "PID\n" to F after each WATCHDOG=1 sent
+//	-watchdog-from-child   a child (-watchdog-child) sends the watchdog pings instead of this process
+//	-child, -notify-child, -watchdog-child, -detached  internal: mark the re-executed processes
 //
 // A child started by -children runs this program with -child (and -ignore-term
 // with -child-ignore-term) and no other flag: it blocks until SIGTERM. The
@@ -115,6 +121,13 @@ type config struct {
 	pidfile            string
 	lockPidfile        bool
 	removePidfile      bool
+	startFile          string
+	floodStdout        int64
+	usr1Stdout         string
+	watchdogEvery      time.Duration
+	watchdogFile       string
+	watchdogFromChild  bool
+	watchdogChild      bool
 
 	set map[string]bool // flags given on the command line
 }
@@ -219,6 +232,13 @@ func main() {
 	flag.StringVar(&cfg.pidfile, "pidfile", "", "before the ready file, write \"PID\\n\" to `file`, as a daemon writes its own")
 	flag.BoolVar(&cfg.lockPidfile, "lock-pidfile", false, "with -pidfile: first flock it (LOCK_EX|LOCK_NB), as cron does; exit 1 if held")
 	flag.BoolVar(&cfg.removePidfile, "remove-pidfile", false, "on exit by SIGTERM, remove -pidfile first")
+	flag.StringVar(&cfg.startFile, "start-file", "", "on each start, append \"PID\\n\" to `file` when set-up is complete")
+	flag.Int64Var(&cfg.floodStdout, "flood-stdout", 0, "at start, write `N` bytes of numbered 100-byte lines to stdout")
+	flag.StringVar(&cfg.usr1Stdout, "usr1-stdout", "", "on each SIGUSR1, write `line` to stdout")
+	flag.DurationVar(&cfg.watchdogEvery, "watchdog-every", 0, "send WATCHDOG=1 every `duration`")
+	flag.StringVar(&cfg.watchdogFile, "watchdog-file", "", "append \"PID\\n\" to `file` after each WATCHDOG=1")
+	flag.BoolVar(&cfg.watchdogFromChild, "watchdog-from-child", false, "a child sends the watchdog pings")
+	flag.BoolVar(&cfg.watchdogChild, "watchdog-child", false, "internal: this is the child of -watchdog-from-child")
 	flag.Parse()
 	flag.Visit(func(f *flag.Flag) { cfg.set[f.Name] = true })
 	if flag.NArg() > 0 {
@@ -270,6 +290,9 @@ func main() {
 		}
 		_, _ = w.WriteString(l.text + "\n")
 	}
+	if cfg.floodStdout > 0 {
+		flood(cfg.floodStdout)
+	}
 
 	if cfg.infoFile != "" {
 		in, err := describe(sigIgn)
@@ -314,6 +337,20 @@ func main() {
 		}
 		children = append(children, c)
 	}
+	if cfg.watchdogFromChild {
+		args := []string{"-watchdog-child", "-watchdog-every", cfg.watchdogEvery.String()}
+		if cfg.watchdogFile != "" {
+			args = append(args, "-watchdog-file", cfg.watchdogFile)
+		}
+		if cfg.startFile != "" {
+			args = append(args, "-start-file", cfg.startFile)
+		}
+		c, err := startChild(args)
+		if err != nil {
+			fail(err)
+		}
+		children = append(children, c)
+	}
 	if cfg.childrenFile != "" {
 		var b strings.Builder
 		for _, c := range children {
@@ -335,11 +372,20 @@ func main() {
 	if notifyHere {
 		notifyC = time.After(time.Until(start.Add(cfg.notifyAfter)))
 	}
+	var watchdogC <-chan time.Time
+	if cfg.watchdogEvery > 0 && (!cfg.watchdogFromChild || cfg.watchdogChild) {
+		tick := time.NewTicker(cfg.watchdogEvery)
+		defer tick.Stop()
+		watchdogC = tick.C
+	}
 
 	if cfg.pidfile != "" {
 		if err := writePidfile(cfg.pidfile); err != nil {
 			fail(err)
 		}
+	}
+	if cfg.startFile != "" {
+		appendLine(cfg.startFile, fmt.Sprintf("%d\n", os.Getpid()))
 	}
 	if cfg.readyFile != "" {
 		if err := writeFileAtomic(cfg.readyFile, fmt.Appendf(nil, "%d\n", os.Getpid())); err != nil {
@@ -391,12 +437,20 @@ func main() {
 					appendLine(cfg.hupFile, "HUP\n")
 				}
 			case unix.SIGUSR1:
+				if cfg.usr1Stdout != "" {
+					_, _ = os.Stdout.WriteString(cfg.usr1Stdout + "\n")
+				}
 				if cfg.usr1File != "" {
 					appendLine(cfg.usr1File, "USR1\n")
 				}
 			}
 		case <-termC:
 			exit(0)
+		case <-watchdogC:
+			notify("WATCHDOG=1")
+			if cfg.watchdogFile != "" {
+				appendLine(cfg.watchdogFile, fmt.Sprintf("%d\n", os.Getpid()))
+			}
 		case <-exitC:
 			os.Exit(cfg.exitCode)
 		case <-crashC:
@@ -410,6 +464,24 @@ func main() {
 				_ = os.WriteFile(cfg.notifyStampFile, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)+"\n"), 0o644)
 			}
 			notify(sdnotify.Ready)
+		}
+	}
+}
+
+// flood writes n bytes of numbered 100-byte lines to stdout, in large
+// writes, as a chatty daemon would.
+func flood(n int64) {
+	const width = 100
+	buf := make([]byte, 0, 1<<16)
+	pad := strings.Repeat("x", width-14)
+	for i, written := int64(1), int64(0); written < n; i++ {
+		buf = fmt.Appendf(buf, "%012d %s\n", i, pad)
+		written += width
+		if len(buf) > cap(buf)-width || written >= n {
+			if _, err := os.Stdout.Write(buf); err != nil {
+				fail(err)
+			}
+			buf = buf[:0]
 		}
 	}
 }
