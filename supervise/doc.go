@@ -10,6 +10,11 @@
 //
 // # What the stage calls
 //
+// The caller starts the stage as today (a new session, the spec and
+// status pipes), with GOMAXPROCS=1 added to the stage's own environment
+// (not the program's, which the spec carries): a supervisor set to one P
+// at run time keeps about 450 KiB more (see tuneRuntime). Then the stage:
+//
 //	pf, err := pidfile.Acquire(path)      // as today, under umask 022
 //	syscall.Umask(programUmask)           // the program's and the logs'
 //	sup, err := supervise.Start(supervise.Config{PIDFile: pf, ...})

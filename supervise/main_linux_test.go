@@ -25,7 +25,9 @@ import (
 )
 
 // supervisorBin is testdata/supervisor, the stand-in for the launcher
-// stage, built once by TestMain (with the test daemon and daemonctl).
+// stage, built once by TestMain (with the test daemon and daemonctl), with
+// the race detector when the tests have it: the supervisor is the code
+// under test.
 var supervisorBin string
 
 // TestMain builds the binaries and makes this process a child subreaper
@@ -35,7 +37,7 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(helperEnv); path != "" {
 		os.Exit(readAsHelper(path))
 	}
-	os.Exit(harness.Main(m, harness.Build{Pkg: "./supervise/testdata/supervisor", Out: &supervisorBin}))
+	os.Exit(harness.Main(m, harness.Build{Pkg: "./supervise/testdata/supervisor", Flags: raceFlags, Out: &supervisorBin}))
 }
 
 // timeout bounds every wait of a failing test; passing tests wait on
@@ -121,6 +123,10 @@ func (s *service) startReport(h *harnessConfig, attr *syscall.SysProcAttr) strin
 	}
 	defer r.Close()
 	cmd := exec.Command(supervisorBin, path)
+	// As the launcher stage will be started (see tuneRuntime); a race the
+	// detector finds in the supervisor (built with -race when the tests
+	// are) fails the test.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "GORACE=halt_on_error=1 log_path="+filepath.Join(s.dir, "race"))
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if attr != nil {
@@ -145,16 +151,24 @@ func (s *service) startReport(h *harnessConfig, attr *syscall.SysProcAttr) strin
 }
 
 // cleanUp kills what the test left: the supervisor (harness.Watch does)
-// and every test daemon it started, found by PID in the start file and
-// checked to still be the test daemon after its pidfd was opened.
+// and every program it started (the test daemons in the start file, and
+// the program in the report), each checked, after its pidfd was opened,
+// to be the supervisor's child or, orphaned, this test's.
 func (s *service) cleanUp() {
 	_ = unix.PidfdSendSignal(s.pidfd, unix.SIGKILL, nil, 0)
-	for _, pid := range s.started() {
+	if races, _ := filepath.Glob(filepath.Join(s.dir, "race.*")); len(races) > 0 {
+		b, _ := os.ReadFile(races[0])
+		s.t.Errorf("the race detector found a race in the supervisor:\n%s", b)
+	}
+	for _, pid := range append(s.started(), s.program) {
+		if pid == 0 {
+			continue
+		}
 		fd, err := unix.PidfdOpen(pid, 0)
 		if err != nil {
 			continue
 		}
-		if info, err := process.Get(pid); err == nil && len(info.Command) > 0 && info.Command[0] == harness.TestDaemon {
+		if info, err := process.Get(pid); err == nil && (info.PPID == s.pid || info.PPID == os.Getpid() || len(info.Command) > 0 && info.Command[0] == harness.TestDaemon) {
 			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 		}
 		unix.Close(fd)

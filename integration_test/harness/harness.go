@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,10 +57,12 @@ var children = struct {
 
 // Build is a further binary for Main to build: the package Pkg (a path
 // relative to the module root, like "./supervise/testdata/supervisor"),
-// whose path Main stores in *Out.
+// with the extra go build Flags (such as -race), whose path Main stores
+// in *Out.
 type Build struct {
-	Pkg string
-	Out *string
+	Pkg   string
+	Flags []string
+	Out   *string
 }
 
 // Main builds the binaries (daemonctl, the test daemon, the example, and
@@ -90,12 +93,15 @@ func Main(m *testing.M, extra ...Build) int {
 	}
 	for _, b := range extra {
 		*b.Out = filepath.Join(dir, filepath.Base(b.Pkg))
-		builds = append(builds, []string{"-o", *b.Out, b.Pkg})
+		builds = append(builds, append(append([]string{}, b.Flags...), "-o", *b.Out, b.Pkg))
 	}
 	for _, args := range builds {
 		cmd := exec.Command("go", append([]string{"build"}, args...)...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if slices.Contains(args, "-race") {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1") // the race detector needs cgo
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go build %v: %v\n%s", args, err, out)
 			return 1
