@@ -14,11 +14,12 @@ import (
 // one goroutine parked in Go's poller (no thread, no timer) and the
 // output of a program's lingering children keeps flowing too.
 type pump struct {
-	r   *os.File // read end, non-blocking, in the poller
-	w   *os.File // write end, blocking, for the programs
-	log *logFile
-	buf []byte
-	ack chan struct{}
+	r    *os.File // read end, non-blocking, in the poller
+	w    *os.File // write end, blocking, for the programs
+	log  *logFile
+	buf  []byte
+	ack  chan struct{}
+	done chan struct{} // closed when the pump stops (its pipe failed)
 }
 
 // pumpBuffer is what one read takes from the pipe (the pipe itself holds
@@ -34,12 +35,13 @@ func newPump(log *logFile) (*pump, error) {
 	}
 	// Fd makes the write end blocking, as a program expects its stdout.
 	w.Fd()
-	p := &pump{r: r, w: w, log: log, buf: make([]byte, pumpBuffer), ack: make(chan struct{})}
+	p := &pump{r: r, w: w, log: log, buf: make([]byte, pumpBuffer), ack: make(chan struct{}), done: make(chan struct{})}
 	go p.run()
 	return p, nil
 }
 
 func (p *pump) run() {
+	defer close(p.done)
 	for {
 		n, err := p.r.Read(p.buf)
 		if n > 0 {
@@ -50,7 +52,7 @@ func (p *pump) run() {
 			p.drain()
 			p.ack <- struct{}{}
 		case err != nil:
-			return // closed
+			return // the supervisor holds the write end: never EOF
 		}
 	}
 }
@@ -83,7 +85,10 @@ func (p *pump) drain() {
 // pipe and acknowledges. Only one goroutine may flush at a time.
 func (p *pump) flush() {
 	_ = p.r.SetReadDeadline(time.Unix(1, 0))
-	<-p.ack
+	select {
+	case <-p.ack:
+	case <-p.done:
+	}
 }
 
 // fd is the write end's descriptor, for the program's stdout or stderr.

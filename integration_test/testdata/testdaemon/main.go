@@ -52,7 +52,8 @@
 //	-usr1-stdout S         on each SIGUSR1, write S and a newline to stdout
 //	-watchdog-every D      send WATCHDOG=1 to $NOTIFY_SOCKET every D
 //	-watchdog-file F       append "PID\n" to F after each WATCHDOG=1 sent
-//	-watchdog-from-child   a child (-watchdog-child) sends the watchdog pings instead of this process
+//	-watchdog-from-child   a child (-watchdog-child, which appends to -start-file too) sends the
+//	                       watchdog pings instead of this process
 //	-child, -notify-child, -watchdog-child, -detached  internal: mark the re-executed processes
 //
 // A child started by -children runs this program with -child (and -ignore-term
