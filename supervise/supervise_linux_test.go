@@ -373,3 +373,33 @@ func fdFlags(t *testing.T, pid, fd int) int {
 func hardExit(s *service) bool {
 	return waitPidfd(s.pidfd)
 }
+
+func TestStopSignalsAreForwardedAndEndTheService(t *testing.T) {
+	for _, sig := range []unix.Signal{unix.SIGINT, unix.SIGQUIT} {
+		t.Run(unix.SignalName(sig), func(t *testing.T) {
+			// The program logs USR2 (forwarded like any other signal), then
+			// the stop signal, and exits 0 on the second.
+			h, s := newConfig(t)
+			log := filepath.Join(s.dir, "signals")
+			h.Config.Program.Argv = append(h.Config.Program.Argv, "-signal-log", log, "-signal-limit", "2")
+			h.Config.Respawn.When = supervise.Always
+			s.start(h)
+			s.waitStarts(1)
+			s.signal(unix.SIGUSR2)
+			if !waitFor(t, s.dir, func() bool { b, _ := os.ReadFile(log); return string(b) == "USR2\n" }) {
+				t.Fatal("USR2 was not forwarded")
+			}
+			s.signal(sig)
+			if end := s.waitExit(); end != "stopped" {
+				t.Errorf("ended %q, want stopped", end)
+			}
+			want := "USR2\n" + strings.TrimPrefix(unix.SignalName(sig), "SIG") + "\n"
+			if b, _ := os.ReadFile(log); string(b) != want {
+				t.Errorf("the program got %q, want %q", b, want)
+			}
+			if n := len(s.started()); n != 1 {
+				t.Errorf("%d starts, want 1: no respawn after a stop, even under always", n)
+			}
+		})
+	}
+}

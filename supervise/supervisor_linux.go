@@ -96,9 +96,9 @@ type child struct {
 // Start makes this process a child subreaper, marks every descriptor
 // above 2 close-on-exec, catches every catchable signal (see Wait), runs
 // the Go runtime on one P without its periodic garbage collection (so an
-// idle supervisor never wakes up; see tuneRuntime), opens the log files and the notify socket, publishes
-// the state Starting, commits this process's own PID to the pidfile and
-// starts the program: in this session, not its leader, with /dev/null,
+// idle supervisor never wakes up; see tuneRuntime), opens the log files
+// and the notify socket, publishes the state Starting, commits this
+// process's own PID to the pidfile and starts the program: in this session, not its leader, with /dev/null,
 // the log pipes (or /dev/null) and the read-only lock descriptor as
 // descriptors 0 to 3, cfg.Program's environment plus NOTIFY_SOCKET (with
 // Notify or Watchdog), and WATCHDOG_USEC and WATCHDOG_PID (with
@@ -259,21 +259,12 @@ func (s *Supervisor) newLog(path string, changed func()) (*pump, error) {
 	return newPump(l)
 }
 
-// abandon undoes a Start that failed before the loop ran: the program,
-// if it was started, is not (spawn fails before fork or reports the exec
-// error), so only the pidfile and the descriptors remain.
+// abandon undoes a Start that failed before the loop ran, when no
+// program runs (a failed exec leaves none): it releases the pidfile and
+// closes what setUp opened, and returns err.
 func (s *Supervisor) abandon(err error) error {
-	signal.Stop(s.chld)
-	signal.Stop(s.stops)
-	signal.Stop(s.others)
-	if s.sock != nil {
-		s.sock.Close()
-	}
-	s.closePublisher()
+	s.finish()
 	_ = s.pf.Release()
-	for _, l := range s.logs {
-		l.Close()
-	}
 	return err
 }
 
