@@ -21,12 +21,15 @@ import (
 //
 // The supervisor runs as root and may write into a directory the
 // service's user owns, who can put anything in place of FILE at any
-// moment. So (Trust rule 5) every operation is relative to a descriptor
-// of the directory, never follows a symbolic link (O_NOFOLLOW, and
+// moment, or of the directory itself when it owns its parent. So (Trust
+// rule 5) the directory is opened once (openLogDir: a symbolic link on the
+// way is followed only if root owns it) and every operation is relative
+// to that descriptor, never follows a symbolic link (O_NOFOLLOW, and
 // renameat and unlinkat act on the link itself), opens only a regular
 // file with one name (a hard link to /etc/shadow has two), never opens a
 // FIFO blocking, and changes owners on the descriptor (fchown), never by
-// path. gopkg.in/natefinch/lumberjack.v2, suggested for this, does all
+// path. Only when the directory is gone is its path looked up again, by
+// the same rules. gopkg.in/natefinch/lumberjack.v2, suggested for this, does all
 // of these by path: it stats and opens FILE following links, opens with
 // O_TRUNC a file someone created "in the meantime", and chowns by path.
 //
@@ -38,6 +41,8 @@ type logFile struct {
 	path string
 	dir  string
 	base string
+	// dirfd is the directory, held for the supervisor's life.
+	dirfd int
 	// maxSize is the rotation size (0: never), keep the old files kept.
 	maxSize int64
 	keep    int
@@ -59,20 +64,32 @@ type logFile struct {
 // (a link, a FIFO, a file with other names) or cannot be opened.
 func openLogFile(path string, maxSize int64, keep int, owner *Cred, changed func()) (*logFile, error) {
 	l := &logFile{path: path, dir: filepath.Dir(path), base: filepath.Base(path), maxSize: maxSize, keep: keep, owner: owner, changed: changed, lineStart: true}
-	if err := l.open(); err != nil {
+	var err error
+	if l.dirfd, err = openLogDir(l.dir); err != nil {
+		return nil, err
+	}
+	if l.file, l.size, err = openIn(l.dirfd, l.base, l.path, l.owner); err != nil {
+		unix.Close(l.dirfd)
 		return nil, err
 	}
 	return l, nil
 }
 
-// open opens the current file; a missing one is created.
+// open opens the current file (a missing one is created); when its
+// directory is gone, in the directory now at its path, if there is one.
 func (l *logFile) open() error {
-	dfd, err := unix.Open(l.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("log directory %s: %w", l.dir, err)
+	var err error
+	l.file, l.size, err = openIn(l.dirfd, l.base, l.path, l.owner)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
-	defer unix.Close(dfd)
-	l.file, l.size, err = openIn(dfd, l.base, l.path, l.owner)
+	dfd, derr := openLogDir(l.dir)
+	if derr != nil {
+		return err
+	}
+	unix.Close(l.dirfd)
+	l.dirfd = dfd
+	l.file, l.size, err = openIn(l.dirfd, l.base, l.path, l.owner)
 	return err
 }
 
@@ -219,11 +236,7 @@ func (l *logFile) rotate() {
 		l.file = nil
 	}
 	l.size = 0
-	dfd, err := unix.Open(l.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return // the next write counts the failure
-	}
-	defer unix.Close(dfd)
+	dfd := l.dirfd
 	old := func(i int) string { return l.base + "." + strconv.Itoa(i) }
 	for i := l.keep; i > 1; i-- {
 		_ = unix.Renameat(dfd, old(i-1), dfd, old(i))
@@ -257,10 +270,14 @@ func (l *logFile) stats() (int, int64, string) {
 	return l.failures, l.lost, l.lastErr
 }
 
-// Close closes the current file; later writes are dropped.
+// Close closes the current file and the directory; later writes are
+// dropped.
 func (l *logFile) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.closed {
+		unix.Close(l.dirfd)
+	}
 	l.closed = true
 	if l.file == nil {
 		return nil

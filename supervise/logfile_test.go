@@ -241,3 +241,77 @@ func BenchmarkLogFileWrite(b *testing.B) {
 		l.Write(chunk)
 	}
 }
+
+func TestLogDirFollowsOnlyRootsLinks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("links of two owners need root")
+	}
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "root-link")
+	if err := os.Symlink("real", root); err != nil {
+		t.Fatal(err)
+	}
+	l, err := openLogFile(filepath.Join(root, "out.log"), 0, 0, nil, nil)
+	if err != nil {
+		t.Fatalf("through root's link: %v", err)
+	}
+	l.Write([]byte("ok\n"))
+	l.Close()
+	if got := read(t, filepath.Join(real, "out.log")); got != "ok\n" {
+		t.Errorf("through root's link: %q", got)
+	}
+	theirs := filepath.Join(dir, "their-link")
+	if err := os.Symlink("real", theirs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err = openLogFile(filepath.Join(theirs, "out.log"), 0, 0, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link that uid 65534 owns") {
+		t.Errorf("through nobody's link: %v, want a refusal naming the link's owner", err)
+	}
+}
+
+func TestLogDirSwappedForALinkIsNotFollowed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a link of another user needs root")
+	}
+	// The service's user owns the parent of the log directory: it moves
+	// the directory away and puts a link to /etc-like target in its place.
+	parent := t.TempDir()
+	logs := filepath.Join(parent, "logs")
+	target := filepath.Join(t.TempDir(), "etc")
+	for _, d := range []string{logs, target} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := openLog(t, filepath.Join(logs, "out.log"), 0, 0)
+	l.Write([]byte("one\n"))
+	if err := os.Rename(logs, logs+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, logs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(logs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("two\n"))
+	// Even once the old directory is gone, the link is not followed.
+	if err := os.RemoveAll(logs + ".old"); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("three\n"))
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Errorf("the link's target got %v", entries)
+	}
+	if n, _, last := l.stats(); n == 0 || !strings.Contains(last, "directory is gone") {
+		t.Errorf("stats %d, %q; want the lost line counted", n, last)
+	}
+}
