@@ -37,7 +37,9 @@
 // and a timer that exists only while a respawn, a readiness deadline, a
 // watchdog deadline or a stop step is pending. Its log pumps are
 // goroutines parked in Go's poller. The periodic garbage collection is
-// off. So an idle supervisor never wakes up.
+// off. So an idle supervisor never wakes up: measured over 60 s, 0 CPU
+// ticks and 2 context switches, both the Go runtime's monitor thread,
+// which sleeps at most a minute.
 //
 //   - Respawn: after a failure (OnFailure: a non-zero exit or a death by a
 //     signal) or any exit (Always), after a delay that starts at
@@ -54,8 +56,10 @@
 //     "kill -HUP $(cat FILE)" reach the program.
 //   - Logs: with Logs.Stdout or Logs.Stderr the program's output goes
 //     through pipes to the supervisor, which appends it to the files and
-//     rotates them by size (FILE.1 ... FILE.Keep), never following a link
-//     it did not create. After the program dies the pipes are drained
+//     rotates them by size (FILE.1 ... FILE.Keep), at line boundaries. It
+//     opens the directory once, following only symbolic links root owns,
+//     and never follows a link in it; files it creates go to the
+//     program's user. After the program dies the pipes are drained
 //     before the supervisor writes about its death. Failed writes (disk
 //     full, directory removed) are counted and published.
 //   - Watchdog: with Config.Watchdog the program gets WATCHDOG_USEC,

@@ -274,3 +274,32 @@ func sendNotify(name, msg string) {
 	defer conn.Close()
 	_, _ = conn.Write([]byte(msg))
 }
+
+func TestForkingProgramLeavingSeveralProcesses(t *testing.T) {
+	// Without a program pidfile the main process must be the single one
+	// left: a start-up that leaves two cannot be told apart, and both are
+	// ended.
+	h, s := newConfig(t)
+	left := filepath.Join(s.dir, "left")
+	h.Config.Program = supervise.Program{Path: "/bin/sh", Argv: []string{"sh", "-c", "sleep 100 & echo $! >> " + left + "; sleep 100 & echo $! >> " + left + "; exit 0"}}
+	h.Config.Forking = true
+	report := s.startReport(h, nil)
+	if !strings.HasPrefix(report, "error failed") || !strings.Contains(report, "it left 2 processes") || !strings.Contains(report, "give the program's pidfile") {
+		t.Fatalf("report %q, want a failed start naming the two processes", report)
+	}
+	waitPidfd(s.pidfd)
+	b, _ := os.ReadFile(left)
+	pids := strings.Fields(string(b))
+	if len(pids) != 2 {
+		t.Fatalf("the start-up left %q", pids)
+	}
+	for _, p := range pids {
+		pid, _ := strconv.Atoi(p)
+		if alive(pid) {
+			t.Errorf("pid %d left running", pid)
+		}
+	}
+	if exists(s.pidfile) {
+		t.Error("the pidfile was left behind")
+	}
+}
