@@ -5,9 +5,44 @@ import (
 	"io/fs"
 	"runtime"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/process"
+	"github.com/daemonctl/daemonctl/signals"
 )
+
+// spawn starts the program and arms what its start needs.
+func (s *Supervisor) spawn() error {
+	pid, err := s.forkExec()
+	if err != nil {
+		return err
+	}
+	// Our child, not reaped yet (only this goroutine reaps): its PID
+	// cannot have been reused.
+	proc, err := signals.Open(pid)
+	if err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return err
+	}
+	ticks, _ := process.StartTicks(pid)
+	c := &child{pid: pid, proc: proc, started: time.Now(), ticks: ticks, startup: s.cfg.Forking}
+	s.main = c
+	s.mainPID.Store(int64(pid))
+	s.snap.PID, s.snap.StartTicks, s.snap.Started = pid, ticks, c.started
+	if s.cfg.Ready.Notify || s.cfg.Forking {
+		s.snap.State = Starting
+		s.readyT = time.NewTimer(s.readyTimeout())
+		if s.watch != nil {
+			s.watch.add(s.cfg.ProgramPIDFile)
+		}
+		s.publishNow()
+		return nil
+	}
+	s.ready()
+	return nil
+}
 
 // shell runs the watchdog shim.
 const shell = "/bin/sh"
