@@ -22,7 +22,7 @@ type Config struct {
 	// start fails, and Wait's outcome says what became of it.
 	PIDFile *pidfile.File
 	// Name is how the supervisor's log lines and messages call the
-	// service.
+	// service; default the pidfile's name without ".pid".
 	Name string
 	// Program is what runs under supervision.
 	Program Program

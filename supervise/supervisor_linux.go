@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -118,6 +119,9 @@ func Start(cfg Config) (*Supervisor, error) {
 		}
 		return nil, err
 	}
+	if cfg.Name == "" {
+		cfg.Name = strings.TrimSuffix(filepath.Base(cfg.PIDFile.Path()), ".pid")
+	}
 	s := &Supervisor{
 		cfg:       cfg,
 		self:      os.Getpid(),
@@ -164,7 +168,9 @@ func Start(cfg Config) (*Supervisor, error) {
 	return s, nil
 }
 
-// PID is the program's main process when Start returned.
+// PID is the program's main process: right after Start, the first one
+// (for a forking program, the one it handed over to); later the current
+// one, 0 between two.
 func (s *Supervisor) PID() int { return int(s.mainPID.Load()) }
 
 // Wait blocks until the supervision ends and says how (see Ending). Until
