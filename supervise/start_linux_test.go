@@ -226,7 +226,9 @@ func TestWatchdogPingsFromAChild(t *testing.T) {
 }
 
 func TestNotifyReadinessAndRespawnStarting(t *testing.T) {
-	h, s := newConfig(t, "-notify-after", "300ms", "-notify-status", "warming up", "-crash-after", "600ms")
+	// Every program sends READY=1 a second after it starts: the window in
+	// which the test must see a respawned program as starting.
+	h, s := newConfig(t, "-notify-after", "1s", "-notify-status", "warming up", "-crash-after", "1500ms")
 	h.ProgressFile = filepath.Join(s.dir, "progress")
 	h.Config.Ready = supervise.Ready{Notify: true, Timeout: time.Minute}
 	h.Config.Respawn = supervise.Respawn{Delay: time.Millisecond, DelayMax: time.Millisecond, Limit: supervise.Limit{Count: 100, Period: time.Hour}}
