@@ -52,6 +52,7 @@ type logFile struct {
 
 	file      *os.File
 	closed    bool
+	partial   []byte // the unfinished last line, held back
 	size      int64
 	lineStart bool
 	failures  int
@@ -145,23 +146,64 @@ func logProblem(st *unix.Stat_t) string {
 	return ""
 }
 
-// Write appends p, rotating first when p would take the file past its
-// size, at the last newline that fits, so no line is split between files
-// (unless one line is longer than the maximum). It always reports
-// success: failures are counted, not returned, since the program's output
-// must keep flowing.
+// Write appends the complete lines of p and keeps its last, unfinished
+// line until its end arrives (or Sync, or maxPartial bytes of it), so a
+// file always ends with a whole line; writes rotate first when a line
+// would take the file past its size, so no line is split between files
+// (unless one line is longer than the maximum, or was forced out
+// unfinished). It always reports success: failures are counted, not
+// returned, since the program's output must keep flowing.
 func (l *logFile) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.write(p)
-	return len(p), nil
+	n := len(p)
+	if len(l.partial) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			l.partial = append(l.partial, p...)
+			if len(l.partial) >= maxPartial {
+				l.sync()
+			}
+			return n, nil
+		}
+		l.partial = append(l.partial, p[:i+1]...)
+		l.write(l.partial)
+		l.partial = l.partial[:0]
+		p = p[i+1:]
+	}
+	end := bytes.LastIndexByte(p, '\n') + 1
+	l.write(p[:end])
+	if tail := p[end:]; len(tail) >= maxPartial {
+		l.write(tail)
+	} else {
+		l.partial = append(l.partial, tail...)
+	}
+	return n, nil
 }
 
-// line writes the supervisor's own line, starting it on a line of its
-// own.
+// maxPartial bounds the unfinished line held back: a longer one is
+// written as it comes.
+const maxPartial = 64 << 10
+
+// Sync writes the unfinished line held back, as it is: the program died,
+// or the supervisor is about to write a line of its own.
+func (l *logFile) Sync() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sync()
+}
+
+func (l *logFile) sync() {
+	l.write(l.partial)
+	l.partial = l.partial[:0]
+}
+
+// line writes the supervisor's own line, after what the program wrote,
+// starting it on a line of its own.
 func (l *logFile) line(s string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sync()
 	if !l.lineStart {
 		s = "\n" + s
 	}
@@ -270,12 +312,13 @@ func (l *logFile) stats() (int, int64, string) {
 	return l.failures, l.lost, l.lastErr
 }
 
-// Close closes the current file and the directory; later writes are
-// dropped.
+// Close writes the unfinished line, closes the current file and the
+// directory; later writes are dropped.
 func (l *logFile) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.closed {
+		l.sync()
 		unix.Close(l.dirfd)
 	}
 	l.closed = true

@@ -315,3 +315,32 @@ func TestLogDirSwappedForALinkIsNotFollowed(t *testing.T) {
 		t.Errorf("stats %d, %q; want the lost line counted", n, last)
 	}
 }
+
+func TestLogFileHoldsAnUnfinishedLine(t *testing.T) {
+	// Output arrives in pieces that end anywhere: a file still ends with a
+	// whole line when it is rotated.
+	path := filepath.Join(t.TempDir(), "out.log")
+	l := openLog(t, path, 10, 3)
+	for _, w := range []string{"aaaa\nbb", "bb\ncc", "ccccc\nd", "ddd\n"} {
+		l.Write([]byte(w))
+	}
+	if got := read(t, path+".2"); got != "aaaa\nbbbb\n" {
+		t.Errorf(".2 = %q", got)
+	}
+	if got := read(t, path+".1"); got != "ccccccc\n" {
+		t.Errorf(".1 = %q", got)
+	}
+	if got := read(t, path); got != "dddd\n" {
+		t.Errorf("current = %q", got)
+	}
+	// An unfinished line is written by Sync (the program died), and the
+	// supervisor's own line starts on a line of its own.
+	l.Write([]byte("last wor"))
+	if got := read(t, path); got != "dddd\n" {
+		t.Errorf("an unfinished line was written before its end: %q", got)
+	}
+	l.line("sup")
+	if got := read(t, path+".1") + read(t, path); !strings.HasSuffix(got, "last wor\nsup\n") {
+		t.Errorf("after the supervisor's line: %q", got)
+	}
+}

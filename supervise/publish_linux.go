@@ -8,13 +8,17 @@ import (
 	"time"
 )
 
-// flush writes everything the program wrote so far into the logs.
+// flush writes everything the program wrote so far into the logs, an
+// unfinished last line included.
 func (s *Supervisor) flush() {
 	if s.out != nil {
 		s.out.flush()
 	}
 	if s.err != nil && s.err != s.out {
 		s.err.flush()
+	}
+	for _, l := range s.logs {
+		l.Sync()
 	}
 }
 
