@@ -107,12 +107,12 @@ func (s State) Supervision() (Supervision, error) {
 	if rec == nil || rec.PID != rec.Stage {
 		return Supervision{}, fmt.Errorf("%s: %w of a supervisor", s.Path, ErrNoRecord)
 	}
-	file, err := os.OpenFile(s.Path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	file, err := openChecked(s.Path, os.O_RDONLY)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Supervision{}, fmt.Errorf("%s: %w of a supervisor", s.Path, ErrNoRecord)
 		}
-		return Supervision{}, fmt.Errorf("%s: %w", s.Path, err)
+		return Supervision{}, err
 	}
 	defer file.Close()
 	var st unix.Stat_t
