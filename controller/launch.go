@@ -102,6 +102,11 @@ func RunLauncher() int {
 	if _, err := status.Write(res.encode()); err != nil {
 		return 1
 	}
+	// The caller reads the report to its end: close now rather than at
+	// exit, so start does not wait for this stage to exit.
+	if err := status.Close(); err != nil {
+		return 1
+	}
 	return 0
 }
 
