@@ -123,14 +123,6 @@ const (
 	maxName = 255
 )
 
-// shortPath keeps a path in a message to one readable line.
-func shortPath(path string) string {
-	if len(path) <= 80 {
-		return path
-	}
-	return path[:60] + "..." + path[len(path)-17:]
-}
-
 // resolve validates spec and turns it into what the launcher runs. It
 // checks everything that can be checked before anything detaches.
 func (spec *StartSpec) resolve() (*launchSpec, error) {

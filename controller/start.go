@@ -127,51 +127,6 @@ func checkNotRunning(name, path string, started *Started) (bool, error) {
 	return false, nil
 }
 
-// unverifiedText says which process cannot be vouched for, and why.
-func unverifiedText(name, path string, st pidfile.State) string {
-	what := ""
-	if len(st.Process.Command) > 0 {
-		what = " (" + printable(strings.Join(st.Process.Command, " ")) + ")"
-	}
-	return fmt.Sprintf("%s: cannot vouch for pid %d%s named by %s: %s", name, st.PID, what, path, st.Why)
-}
-
-// unverifiedRemedy is what the operator can do about an unverifiable
-// process.
-func unverifiedRemedy(st pidfile.State, path string) string {
-	return fmt.Sprintf("check what it is (ps -p %d); if it is the daemon, stop it yourself, then remove %s", st.PID, path)
-}
-
-// describeFileError turns a pidfile error into a one-line message naming
-// the file and what to do.
-func describeFileError(path string, err error) error {
-	switch {
-	case errors.Is(err, pidfile.ErrSymlink):
-		return fmt.Errorf("pidfile %s is a symbolic link, which daemonctl never follows: remove it or point -p at the real file", path)
-	case errors.Is(err, pidfile.ErrNotRegular):
-		return fmt.Errorf("pidfile %s is not a regular file: remove it or choose another -p", path)
-	case errors.Is(err, pidfile.ErrInvalid):
-		return fmt.Errorf("pidfile %s %s; check which process runs and remove the file", path, strings.TrimPrefix(err.Error(), path+": "))
-	case errors.Is(err, pidfile.ErrHardLink), errors.Is(err, pidfile.ErrUnsafe):
-		return fmt.Errorf("pidfile %s %s: refusing to use it; remove it or choose a directory only you can write", path, strings.TrimPrefix(err.Error(), path+": "))
-	case errors.Is(err, os.ErrPermission):
-		return withKind(ErrNoPrivilege, "pidfile %s: permission denied: run as its owner or root", path)
-	}
-	return err
-}
-
-// pidList renders PIDs for messages: "pid 7" or "pids 7, 8".
-func pidList(pids []int) string {
-	s := make([]string, len(pids))
-	for i, p := range pids {
-		s[i] = fmt.Sprint(p)
-	}
-	if len(pids) == 1 {
-		return "pid " + s[0]
-	}
-	return "pids " + strings.Join(s, ", ")
-}
-
 // logSize is the size of a log file before the start, so a failure report
 // shows only what this start wrote.
 func logSize(name string) int64 {

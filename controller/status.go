@@ -120,22 +120,6 @@ func ExitCode(statusErr error) int {
 	return 4
 }
 
-// unrecorded describes the holders of a lock whose pidfile is empty
-// because the start that took it died between the fork and the write.
-func unrecorded(st pidfile.State) string {
-	if len(st.Holders) == 0 {
-		return "processes this user cannot see hold the lock but the pidfile names no pid (a start was interrupted before writing it)"
-	}
-	return fmt.Sprintf("%s %s the lock but the pidfile names no pid (a start was interrupted before writing it)", pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // FormatUptime renders a duration as operators read it: 42s, 3m12s,
 // 5h03m, 12d4h.
 func FormatUptime(d time.Duration) string {
