@@ -157,10 +157,6 @@ func detach(path string, opts Options) (*Daemon, error) {
 	return &Daemon{Parent: true, PID: started.PID}, nil
 }
 
-// daemonEnvNotify tells the daemon that the program will call Ready
-// itself.
-const daemonEnvNotify = "DAEMONCTL_DAEMON_NOTIFY"
-
 // adopt runs in the daemon: it takes over the locked pidfile descriptor
 // the launcher passed and, unless the program reports readiness itself,
 // tells the parent it is up.

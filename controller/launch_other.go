@@ -2,18 +2,7 @@
 
 package controller
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
-
-// markCloseOnExec marks every descriptor above stderr close-on-exec.
-func markCloseOnExec() {
-	for fd := 3; fd < 1024; fd++ {
-		unix.CloseOnExec(fd)
-	}
-}
+import "os"
 
 // becomeSubreaper is Linux-only; elsewhere the readiness wait observes the
 // daemon through its lock and cannot learn its exit status.

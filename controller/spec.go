@@ -56,37 +56,6 @@ type StartSpec struct {
 	StopSchedule signals.Schedule
 }
 
-// launchSpec is the resolved, validated form of a start, handed to the
-// launcher stage as JSON.
-type launchSpec struct {
-	PIDFile string   `json:"pidfile"`
-	Path    string   `json:"path"`
-	Argv    []string `json:"argv"`
-	Env     []string `json:"env"`
-	Dir     string   `json:"dir"`
-	Umask   uint32   `json:"umask"`
-	Cred    *cred    `json:"cred,omitempty"`
-	Stdout  string   `json:"stdout,omitempty"`
-	Stderr  string   `json:"stderr,omitempty"`
-	Nice    *int     `json:"nice,omitempty"`
-	// LockFD, when set, tells the daemon (a Go program using Daemonize)
-	// which descriptor holds its lock, through the environment.
-	LockEnv bool `json:"lock_env,omitempty"`
-}
-
-type cred struct {
-	UID    uint32   `json:"uid"`
-	GID    uint32   `json:"gid"`
-	Groups []uint32 `json:"groups"`
-}
-
-// markerEnv names the environment variables daemonctl uses to talk to its
-// own re-executed stages; they never reach the daemon's environment.
-const (
-	launcherEnv = "DAEMONCTL_LAUNCHER"
-	daemonEnv   = "DAEMONCTL_DAEMON"
-)
-
 // NameFor is the default service name for a pidfile: its base name
 // without ".pid".
 func NameFor(pidfile string) string {

@@ -27,7 +27,7 @@ import (
 // process behind it, status says running only when the PID in the file
 // holds the lock, the next start does not start a second daemon, and stop
 // leaves nothing. The launcher stage is stopped at an exact step through
-// its test-only hook, DAEMONCTL_TEST_PAUSE=STEP:FILE (controller/launch.go):
+// its test-only hook, DAEMONCTL_TEST_PAUSE=STEP:FILE (controller/stage.go):
 // it writes its PID to FILE and blocks until FILE.resume, a FIFO, is
 // opened and closed.
 
