@@ -61,28 +61,29 @@ const (
 // lockFD is where the daemon finds its locked pidfile descriptor.
 const lockFD = 3
 
-// launchSpec is the resolved, validated form of a start, handed to the
-// launcher stage as JSON.
+// launchSpec is the resolved, validated form of a start (StartSpec.resolve),
+// handed to the launcher stage on the spec pipe (wire.go).
 type launchSpec struct {
-	PIDFile string   `json:"pidfile"`
-	Path    string   `json:"path"`
-	Argv    []string `json:"argv"`
-	Env     []string `json:"env"`
-	Dir     string   `json:"dir"`
-	Umask   uint32   `json:"umask"`
-	Cred    *cred    `json:"cred,omitempty"`
-	Stdout  string   `json:"stdout,omitempty"`
-	Stderr  string   `json:"stderr,omitempty"`
-	Nice    *int     `json:"nice,omitempty"`
-	// LockFD, when set, tells the daemon (a Go program using Daemonize)
-	// which descriptor holds its lock, through the environment.
-	LockEnv bool `json:"lock_env,omitempty"`
+	PIDFile string
+	Path    string
+	Argv    []string
+	Env     []string
+	Dir     string
+	Umask   uint32
+	Cred    *cred
+	Stdout  string
+	Stderr  string
+	Nice    *int
+	// LockEnv makes the stage tell the daemon (a Go program using
+	// Daemonize) which descriptor holds its lock, through daemonEnv.
+	LockEnv bool
 }
 
+// cred is the identity the daemon runs as (--user, --group).
 type cred struct {
-	UID    uint32   `json:"uid"`
-	GID    uint32   `json:"gid"`
-	Groups []uint32 `json:"groups"`
+	UID    uint32
+	GID    uint32
+	Groups []uint32
 }
 
 // launchResult is the stage's report on the status pipe (see wire.go).

@@ -27,7 +27,8 @@ type StopSpec struct {
 	Exec, Program string
 }
 
-// options are the pidfile.Inspect options spec asks for.
+// inspectOptions are the pidfile.Inspect options that --exec and a
+// service's program ask for.
 func inspectOptions(exec, program string) []pidfile.Option {
 	var opts []pidfile.Option
 	if exec != "" {
