@@ -1,11 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/daemonctl/daemonctl/ssd"
 )
+
+// errFewDescriptors means RLIMIT_NOFILE leaves too few descriptors for
+// the command (exit 1; status: 4, unknown).
+var errFewDescriptors = errors.New("too few file descriptors")
 
 // Every descriptor counts under a tight RLIMIT_NOFILE (ulimit -n 8), and
 // the Go runtime does not fail gracefully without them: the first
@@ -118,6 +125,17 @@ func checkDescriptors(command string, launcher bool) error {
 	}
 	if workers := 1 + (spare-need)/fdsPerWorker; workers < runtime.GOMAXPROCS(0) {
 		runtime.GOMAXPROCS(workers)
+	}
+	return nil
+}
+
+// checkCommandDescriptors is the app's Before: checkDescriptors for the
+// command urfave/cli is about to run, before anything else runs. Nothing
+// before it opens a descriptor: parsing the command line opens none.
+func checkCommandDescriptors(c *cli.Context) error {
+	command := c.Args().First()
+	if err := checkDescriptors(command, false); err != nil {
+		return commandError{command: command, err: err}
 	}
 	return nil
 }

@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
-	"github.com/daemonctl/daemonctl/service"
-	"github.com/daemonctl/daemonctl/signals"
-	"github.com/daemonctl/daemonctl/ssd"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,12 +19,15 @@ var version = "0.1.0-dev"
 
 func main() {
 	// First, before anything opens a pollable descriptor (see fdlimit.go).
-	launcher := controller.IsLauncher()
-	if err := checkDescriptors(commandOf(os.Args), launcher); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(exitCode(commandOf(os.Args), err))
-	}
-	if launcher {
+	// The launcher stage and start-stop-daemon are known by the
+	// environment and argv[0]; a command's needs are checked in the app's
+	// Before, the first thing that runs once urfave/cli has parsed the
+	// command line.
+	if controller.IsLauncher() {
+		if err := checkDescriptors("", true); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(exitError)
+		}
 		os.Exit(controller.RunLauncher())
 	}
 	if code, ok := standIn(os.Args); ok {
@@ -37,8 +36,8 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// run builds the app, runs it and maps its error to an exit code; it is
-// the only place exit codes are decided.
+// run builds the app, runs it, prints its error and maps it to an exit
+// code (exitCode) for the command that ran.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	err := app.Run(args)
@@ -51,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		topic := strings.TrimPrefix(exit.Error(), "No help topic for ")
 		err = usageErr{fmt.Sprintf("daemonctl: unknown command %s (see 'daemonctl --help')", topic)}
 	}
-	command := commandOf(args)
+	command := commandOf(err)
 	var done reported
 	if !errors.As(err, &done) {
 		fmt.Fprintln(stderr, printableText(oneLine(commandUsage(command, err))))
@@ -69,6 +68,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// Errors are printed and mapped to exit codes by run, never by the
 		// library calling os.Exit.
 		ExitErrHandler:            func(*cli.Context, error) {},
+		Before:                    checkCommandDescriptors,
 		OnUsageError:              usageError,
 		DisableSliceFlagSeparator: true,
 		HideHelpCommand:           false,
@@ -90,35 +90,35 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// A bad flag value is a usage error (exit 2), reported in one line.
 		c.OnUsageError = usageError
 		c.Flags = cachedNames(c.Flags)
+		c.Action = inCommand(c.Action)
 	}
 	return app
 }
 
-// errUsage marks command-line mistakes (LSB exit 2).
-var errUsage = errors.New("usage")
-
-// errFewDescriptors means RLIMIT_NOFILE leaves too few descriptors for
-// the command (exit 1; status: 4, unknown).
-var errFewDescriptors = errors.New("too few file descriptors")
-
 // usageErr is a command-line mistake, with its message.
 type usageErr struct{ msg string }
 
-func (e usageErr) Error() string { return e.msg }
-func (e usageErr) Is(target error) bool {
-	return target == errUsage || target == controller.ErrUsage
+func (e usageErr) Error() string        { return e.msg }
+func (e usageErr) Is(target error) bool { return target == controller.ErrUsage }
+
+// usageError is every command's OnUsageError: a bad flag or flag value,
+// reported in one line (exit 2), as the command's.
+func usageError(c *cli.Context, err error, _ bool) error {
+	command := ""
+	if c != nil && c.Command != nil && c.Command.Name != c.App.Name {
+		command = c.Command.Name
+	}
+	return commandError{command: command, err: usagef(c, "%v", err)}
 }
 
-func usageError(c *cli.Context, err error, isSubcommand bool) error {
+// usagef is a command-line mistake: "daemonctl COMMAND: what (see
+// 'daemonctl COMMAND --help')".
+func usagef(c *cli.Context, format string, args ...any) error {
 	name := "daemonctl"
 	if c != nil && c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		name += " " + c.Command.Name
 	}
-	return usageErr{fmt.Sprintf("%s: %v (see '%s --help')", name, err, name)}
-}
-
-func usagef(c *cli.Context, format string, args ...any) error {
-	return usageError(c, fmt.Errorf(format, args...), true)
+	return usageErr{fmt.Sprintf("%s: %v (see '%s --help')", name, fmt.Sprintf(format, args...), name)}
 }
 
 // commandUsage gives a usage error that a library returned (the
@@ -144,59 +144,6 @@ type reported struct{ err error }
 
 func (r reported) Error() string { return r.err.Error() }
 func (r reported) Unwrap() error { return r.err }
-
-// exitCode maps an error to the LSB exit code of the command that failed
-// (see the table in README.md).
-func exitCode(command string, err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case command == ssd.Name:
-		// Before the personality runs (too few descriptors): trouble, in
-		// start-stop-daemon's codes.
-		return ssd.TroubleCode(os.Args)
-	case errors.Is(err, controller.ErrUsage), errors.Is(err, signals.ErrBadSignal), errors.Is(err, signals.ErrBadSchedule):
-		if command == "status" {
-			return 4
-		}
-		return 2
-	case command == "status":
-		return controller.ExitCode(err)
-	case errors.Is(err, controller.ErrUnverified):
-		// Nothing was done because nobody can vouch for the process in the
-		// pidfile: status's "unknown" for stop, reload and signal; a
-		// failed start for start.
-		if command == "start" || command == "restart" {
-			return 1
-		}
-		return 4
-	case errors.Is(err, controller.ErrNoPrivilege), errors.Is(err, fs.ErrPermission):
-		return 4
-	case errors.Is(err, controller.ErrProgramNotFound) && (command == "start" || command == "restart" || command == "check"):
-		return 5
-	case errors.Is(err, service.ErrNotConfigured):
-		return 6
-	case errors.Is(err, controller.ErrNotRunning) && (command == "reload" || command == "signal"):
-		return 7
-	}
-	return 1
-}
-
-// commandOf finds the subcommand's name in args (after global flags).
-func commandOf(args []string) string {
-	if len(args) > 0 && ssd.Is(args[0]) {
-		return ssd.Name // daemonctl speaking as start-stop-daemon
-	}
-	for i := 1; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--config-dir" || a == "-config-dir":
-			i++ // its value
-		case !strings.HasPrefix(a, "-"):
-			return a
-		}
-	}
-	return ""
-}
 
 // oneLine keeps error output to one line per error, except for a failure
 // report that quotes the daemon's log, which keeps its lines (printed

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/daemonctl/daemonctl/ssd"
@@ -13,6 +14,11 @@ import (
 func standIn(args []string) (int, bool) {
 	if len(args) == 0 || !ssd.Is(args[0]) {
 		return 0, false
+	}
+	// First, before anything opens a pollable descriptor (fdlimit.go).
+	if err := checkDescriptors(ssd.Name, false); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return ssd.TroubleCode(args), true
 	}
 	return ssd.Main(args, version, os.Stdout, os.Stderr), true
 }

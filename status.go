@@ -88,7 +88,7 @@ func printStatus(c *cli.Context, path, name, program string) error {
 			return jerr
 		}
 	case err == nil && c.Bool("quiet"):
-	case controller.ExitCode(err) == 4:
+	case exitCode("status", err) == statusUnknown:
 		fmt.Fprintln(c.App.ErrWriter, printable(report.Message))
 	default:
 		fmt.Fprintln(c.App.Writer, printable(report.Message))

@@ -106,19 +106,9 @@ func inspectRow(set *service.Set, name string, def *service.Definition) tableRow
 // when every service runs.
 func worstStatus(rows []tableRow) error {
 	var worst error
-	rank := func(err error) int {
-		switch controller.ExitCode(err) {
-		case 4:
-			return 3
-		case 1:
-			return 2
-		case 3:
-			return 1
-		}
-		return 0
-	}
+	rank := map[int]int{statusUnknown: 3, statusDead: 2, statusStopped: 1}
 	for _, r := range rows {
-		if r.err != nil && (worst == nil || rank(r.err) > rank(worst)) {
+		if r.err != nil && (worst == nil || rank[exitCode("status", r.err)] > rank[exitCode("status", worst)]) {
 			worst = r.err
 		}
 	}

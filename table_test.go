@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -69,41 +68,6 @@ func TestWorstStatus(t *testing.T) {
 	} {
 		if got := exitCode("status", worstStatus(c.rows)); got != c.want {
 			t.Errorf("rows %v: exit %d, want %d", c.rows, got, c.want)
-		}
-	}
-}
-
-// TestExitCodeServices: a service that is not configured is LSB 6 (status
-// 4); a program not installed is 5 for start, restart and check.
-func TestExitCodeServices(t *testing.T) {
-	notConfigured := &service.Problem{Msg: "x", Kind: service.ErrNotConfigured}
-	missing := &service.Problem{Msg: "x", Kind: controller.ErrProgramNotFound}
-	for _, c := range []struct {
-		command string
-		err     error
-		want    int
-	}{
-		{"start", notConfigured, 6}, {"stop", notConfigured, 6}, {"reload", notConfigured, 6},
-		{"status", notConfigured, 4}, {"check", notConfigured, 6},
-		{"start", missing, 5}, {"restart", missing, 5}, {"check", missing, 5},
-		{"start", errors.Join(missing, notConfigured), 5},
-	} {
-		if got := exitCode(c.command, c.err); got != c.want {
-			t.Errorf("exitCode(%s, %v) = %d, want %d", c.command, c.err, got, c.want)
-		}
-	}
-}
-
-func TestCommandOf(t *testing.T) {
-	for args, want := range map[string]string{
-		"daemonctl status":                        "status",
-		"daemonctl --config-dir /etc/x start web": "start",
-		"daemonctl --config-dir=/etc/x stop web":  "stop",
-		"daemonctl -config-dir /etc/x reload web": "reload",
-		"daemonctl --help":                        "",
-	} {
-		if got := commandOf(strings.Fields(args)); got != want {
-			t.Errorf("commandOf(%q) = %q, want %q", args, got, want)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -103,21 +102,6 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 		r.Message = fmt.Sprintf("%s: starting (lock held, pid not yet written)", name)
 	}
 	return r, withKind(ErrDead, "%s", r.Message)
-}
-
-// ExitCode maps a Status error to its LSB status code.
-func ExitCode(statusErr error) int {
-	switch {
-	case statusErr == nil:
-		return 0
-	case errors.Is(statusErr, ErrUnknown):
-		return 4
-	case errors.Is(statusErr, ErrNotRunning):
-		return 3
-	case errors.Is(statusErr, ErrDead):
-		return 1
-	}
-	return 4
 }
 
 // FormatUptime renders a duration as operators read it: 42s, 3m12s,
