@@ -6,11 +6,11 @@ import (
 )
 
 var (
-	// ErrUsage means the request itself is wrong (a bad flag value, --user
-	// without root); LSB exit 2.
+	// ErrUsage means the request itself is wrong (a bad flag value, a
+	// user that does not exist); LSB exit 2.
 	ErrUsage = errors.New("usage")
 	// ErrNoPrivilege means the caller may not do this (signal another
-	// user's daemon, drop to a user); LSB exit 4.
+	// user's daemon, run one as another user or group); LSB exit 4.
 	ErrNoPrivilege = errors.New("no privilege")
 	// ErrProgramNotFound means the program does not exist or is not
 	// executable; LSB exit 5 for start.

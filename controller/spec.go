@@ -200,7 +200,7 @@ func resolveCred(userName, groupName string) (*cred, error) {
 		c.Groups = []uint32{c.GID}
 	}
 	if os.Geteuid() != 0 && (c.UID != uint32(os.Geteuid()) || c.GID != uint32(os.Getegid())) {
-		return nil, withKind(ErrUsage, "--user and --group need root: run daemonctl as root, or drop them to keep your own identity")
+		return nil, withKind(ErrNoPrivilege, "--user and --group need root: run daemonctl as root, or drop them to keep your own identity")
 	}
 	return c, nil
 }

@@ -345,7 +345,7 @@ func TestPrivUserNeedsRoot(t *testing.T) {
 	for _, flags := range [][]string{{"--user", "root"}, {"--user", "0"}, {"--group", "root"}, {"--user", "root", "--group", "root"}} {
 		args := append(append([]string{"start", "-p", pidfile}, flags...), "--", p.daemon, "-ready-file", marker)
 		r := p.run(t, args...)
-		h.Expect(t, r, 2)
+		h.Expect(t, r, 4) // LSB "no privilege", as for a defined service's user
 		assertOneLine(t, r, "root")
 		if _, err := os.Lstat(pidfile); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("refused start %v created %s", flags, pidfile)

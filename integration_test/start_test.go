@@ -287,7 +287,7 @@ func TestStartExecFails(t *testing.T) {
 // nobody with nobody's groups, after the root-owned pidfile was written.
 func TestStartUserGroup(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("--user and --group need root (the non-root usage error is a privilege test)")
+		t.Skip("--user and --group need root (their refusal without root, exit 4, is a privilege test)")
 	}
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
