@@ -49,7 +49,7 @@ func statusAction(c *cli.Context) error {
 		def, err := lookupService(c, name)
 		if err != nil {
 			if c.Bool("json") {
-				_ = writeJSON(c.App.Writer, controller.Report{Name: name, State: stateInvalid, Message: oneLine(err)}, false)
+				_ = writeJSON(c.App.Writer, controller.Report{Name: name, State: controller.StateInvalid, Message: oneLine(err)}, false)
 			}
 			return err
 		}

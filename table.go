@@ -19,10 +19,6 @@ import (
 	"github.com/daemonctl/daemonctl/service"
 )
 
-// stateInvalid is the table's state for a service whose definition cannot
-// be used; its exit code is status's "unknown" (4).
-const stateInvalid = "invalid"
-
 // tableRow is one service in the status table: the single status's
 // report (with the main process's resident memory, rss), and its error.
 type tableRow struct {
@@ -95,7 +91,7 @@ func inspectRow(set *service.Set, name string, def *service.Definition) tableRow
 			msgs = append(msgs, p.Error())
 			errs = append(errs, p)
 		}
-		return tableRow{Report: controller.Report{Name: name, State: stateInvalid, Message: strings.Join(msgs, "; ")}, err: errors.Join(errs...)}
+		return tableRow{Report: controller.Report{Name: name, State: controller.StateInvalid, Message: strings.Join(msgs, "; ")}, err: errors.Join(errs...)}
 	}
 	report, err := controller.Status(def.PIDFile, def.Name, pidfile.WithProgram(def.ProgramPath()))
 	return tableRow{Report: report, err: err}
@@ -116,19 +112,19 @@ func worstStatus(rows []tableRow) error {
 }
 
 // stateColour is the ANSI colour of a state in the STATE column.
-func stateColour(state string) string {
+func stateColour(state controller.State) string {
 	switch state {
-	case "running":
+	case controller.StateRunning:
 		return "32" // green
-	case "stopped":
+	case controller.StateStopped:
 		return "2" // dim
-	case "dead":
+	case controller.StateDead:
 		return "31" // red
-	case "unknown", "unverified", stateInvalid:
+	case controller.StateUnknown, controller.StateUnverified, controller.StateInvalid:
 		return "35" // magenta
-	case "orphaned":
+	case controller.StateOrphaned:
 		return "33" // yellow: alive, but not the service's main process
-	case "starting":
+	case controller.StateStarting:
 		return "36" // cyan
 	}
 	return ""
@@ -151,7 +147,7 @@ func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
 		if r.PID > 0 {
 			pid = fmt.Sprint(r.PID)
 		}
-		if r.Started != nil && r.State == "running" {
+		if r.Started != nil && r.State == controller.StateRunning {
 			uptime = controller.FormatUptime(time.Duration(r.Uptime) * time.Second)
 		}
 		if r.RSS > 0 {
@@ -164,7 +160,7 @@ func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
 			}
 			command = strings.Join(args, " ")
 		}
-		cells[i] = []string{r.Name, r.State, pid, uptime, rss, command}
+		cells[i] = []string{r.Name, string(r.State), pid, uptime, rss, command}
 		for j, cell := range cells[i][:5] {
 			widths[j] = max(widths[j], len(cell))
 		}
@@ -173,7 +169,7 @@ func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
 	for _, w := range widths[:5] {
 		prefix += w + 2
 	}
-	line := func(cols []string, state string) {
+	line := func(cols []string, state controller.State) {
 		var b strings.Builder
 		for j, cell := range cols[:5] {
 			pad := strings.Repeat(" ", widths[j]-len(cell))

@@ -14,9 +14,9 @@ import (
 func TestWriteTable(t *testing.T) {
 	started := time.Now().Add(-200 * time.Second)
 	rows := []tableRow{
-		{Report: controller.Report{Name: "api", State: "running", PID: 4242, Started: &started, Uptime: 200, RSS: 12_900_000, Command: []string{"/usr/bin/api", "--listen", ":9000"}}},
-		{Report: controller.Report{Name: "batch-long-name", State: "stopped"}},
-		{Report: controller.Report{Name: "web", State: "dead", PID: 7}},
+		{Report: controller.Report{Name: "api", State: controller.StateRunning, PID: 4242, Started: &started, Uptime: 200, RSS: 12_900_000, Command: []string{"/usr/bin/api", "--listen", ":9000"}}},
+		{Report: controller.Report{Name: "batch-long-name", State: controller.StateStopped}},
+		{Report: controller.Report{Name: "web", State: controller.StateDead, PID: 7}},
 	}
 	var b strings.Builder
 	writeTable(&b, rows, false, 0)
@@ -76,8 +76,8 @@ func TestWorstStatus(t *testing.T) {
 // one row each, and a cut never splits a character.
 func TestWriteTableEscapes(t *testing.T) {
 	rows := []tableRow{
-		{Report: controller.Report{Name: "evil", State: "running", PID: 7, Command: []string{"/bin/evil\x1b]0;pwned\x07", "\x1b[2J", "\nweb  running  1  -  -  /bin/forged", "\u009b31m\xff"}}},
-		{Report: controller.Report{Name: "wide", State: "running", PID: 8, Command: []string{"/bin/日本語日本語日本語日本語日本語日本語日本語"}}},
+		{Report: controller.Report{Name: "evil", State: controller.StateRunning, PID: 7, Command: []string{"/bin/evil\x1b]0;pwned\x07", "\x1b[2J", "\nweb  running  1  -  -  /bin/forged", "\u009b31m\xff"}}},
+		{Report: controller.Report{Name: "wide", State: controller.StateRunning, PID: 8, Command: []string{"/bin/日本語日本語日本語日本語日本語日本語日本語"}}},
 	}
 	var b strings.Builder
 	writeTable(&b, rows, false, 0)

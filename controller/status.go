@@ -11,9 +11,8 @@ import (
 type Report struct {
 	Name    string `json:"name"`
 	PIDFile string `json:"pidfile"`
-	// State is one of running, stopped, dead, orphaned, starting,
-	// unverified and unknown.
-	State string `json:"state"`
+	// State is one of the State constants.
+	State State `json:"state"`
 	// LockClosed is set for a running daemon that closed its lock
 	// descriptor, vouched for by the start's record.
 	LockClosed bool       `json:"lock_closed,omitempty"`
@@ -28,6 +27,54 @@ type Report struct {
 	Message string `json:"message"`
 }
 
+// State is a service's state, as a Report and its JSON give it.
+type State string
+
+const (
+	// StateRunning: the PID in the pidfile holds the service's lock, or
+	// closed its lock descriptor and is exactly the process the start
+	// recorded (pidfile.Running).
+	StateRunning State = "running"
+	// StateStopped: there is no pidfile (pidfile.NotRunning).
+	StateStopped State = "stopped"
+	// StateStarting: a start holds the lock and has not written the PID
+	// yet (pidfile.Starting).
+	StateStarting State = "starting"
+	// StateDead: the pidfile is left but its daemon is gone
+	// (pidfile.Stale).
+	StateDead State = "dead"
+	// StateOrphaned: the main process is gone, processes that inherited its
+	// lock hold it (pidfile.Orphaned).
+	StateOrphaned State = "orphaned"
+	// StateUnverified: the pidfile names a live process nobody can vouch
+	// for (pidfile.Unverified).
+	StateUnverified State = "unverified"
+	// StateUnknown: the pidfile cannot be read or does not hold a PID.
+	StateUnknown State = "unknown"
+	// StateInvalid: a defined service whose definition cannot be used.
+	// Status never reports it; the status table does.
+	StateInvalid State = "invalid"
+)
+
+// stateOf is the state each pidfile status reports.
+func stateOf(s pidfile.Status) State {
+	switch s {
+	case pidfile.NotRunning:
+		return StateStopped
+	case pidfile.Running:
+		return StateRunning
+	case pidfile.Starting:
+		return StateStarting
+	case pidfile.Stale:
+		return StateDead
+	case pidfile.Orphaned:
+		return StateOrphaned
+	case pidfile.Unverified:
+		return StateUnverified
+	}
+	return StateUnknown
+}
+
 // Status inspects the pidfile and describes the service. The error is nil
 // only when it runs (its PID holds the service's lock, or closed its lock
 // descriptor and is exactly the process the start recorded). Otherwise it
@@ -39,15 +86,15 @@ type Report struct {
 func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 	abs, err := AbsPIDFile(path)
 	if err != nil {
-		return Report{Name: name, PIDFile: path, State: "unknown", Message: err.Error()}, err
+		return Report{Name: name, PIDFile: path, State: StateUnknown, Message: err.Error()}, err
 	}
 	if name == "" {
 		name = NameFor(abs)
 	}
 	st, err := pidfile.Inspect(abs, opts...)
-	r := Report{Name: name, PIDFile: abs, PID: st.PID}
+	r := Report{Name: name, PIDFile: abs, PID: st.PID, State: stateOf(st.Status)}
 	if err != nil {
-		r.State = "unknown"
+		r.State = StateUnknown
 		r.Message = fmt.Sprintf("%s: status unknown: %v", name, describeFileError(abs, err))
 		return r, withKind(ErrUnknown, "%s", r.Message)
 	}
@@ -59,10 +106,9 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 	}
 	switch st.Status {
 	case pidfile.NotRunning:
-		r.State, r.Message = "stopped", name+": not running"
+		r.Message = name + ": not running"
 		return r, withKind(ErrNotRunning, "%s", r.Message)
 	case pidfile.Running:
-		r.State = "running"
 		r.RSS = st.Process.RSS
 		r.Message = fmt.Sprintf("%s: running (pid %d", name, st.PID)
 		if r.Started != nil {
@@ -75,7 +121,6 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 		r.Message += ")"
 		return r, nil
 	case pidfile.Stale:
-		r.State = "dead"
 		r.Message = fmt.Sprintf("%s: dead (pid %d has exited; stale pidfile %s left)", name, st.PID, abs)
 		if st.PID == 0 {
 			r.Message = fmt.Sprintf("%s: dead (empty pidfile %s left by an interrupted start)", name, abs)
@@ -85,11 +130,10 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 			r.Command, r.Started, r.Uptime = nil, nil, 0
 		}
 	case pidfile.Unverified:
-		r.State = "unverified"
 		r.Message = unverifiedText(name, abs, st) + ": status unknown"
 		return r, withKind(ErrUnknown, "%s", r.Message)
 	case pidfile.Orphaned:
-		r.State, r.Holders = "orphaned", st.Holders
+		r.Holders = st.Holders
 		r.Message = fmt.Sprintf("%s: main process %d gone, %d %s the lock (%s)", name, st.PID, len(st.Holders), plural(len(st.Holders), "process still holds", "processes still hold"), pidList(st.Holders))
 		switch {
 		case st.PID == 0:
@@ -98,7 +142,6 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 			r.Message = fmt.Sprintf("%s: main process %d gone; processes this user cannot see still hold the lock", name, st.PID)
 		}
 	case pidfile.Starting:
-		r.State = "starting"
 		r.Message = fmt.Sprintf("%s: starting (lock held, pid not yet written)", name)
 	}
 	return r, withKind(ErrDead, "%s", r.Message)
