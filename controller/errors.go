@@ -2,7 +2,8 @@ package controller
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/daemonctl/daemonctl/internal/errkind"
 )
 
 var (
@@ -39,20 +40,10 @@ var (
 	ErrAlreadyDaemon = errors.New("already daemonized")
 )
 
-// kindError is an error whose message is its own, classified by one of the
-// sentinels above (errors.Is(err, kind)) without repeating its text.
-type kindError struct {
-	msg  string
-	kind error
-}
-
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.kind }
-
 // withKind makes an error that reads as the formatted message and matches
-// kind.
+// kind (errkind.Errorf).
 func withKind(kind error, format string, args ...any) error {
-	return &kindError{msg: fmt.Sprintf(format, args...), kind: kind}
+	return errkind.Errorf([]error{kind}, format, args...)
 }
 
 // ErrUnsupported means this platform lacks what the request needs (the

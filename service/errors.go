@@ -56,23 +56,3 @@ func (p *Problem) Unwrap() []error {
 	}
 	return []error{p.Kind, ErrNotConfigured}
 }
-
-// kindError is an error whose message is its own, matching the sentinels
-// in kinds (errors.Is) without repeating their text.
-type kindError struct {
-	msg   string
-	kinds []error
-}
-
-func (e *kindError) Error() string   { return e.msg }
-func (e *kindError) Unwrap() []error { return e.kinds }
-
-// withKinds makes an error that reads as the formatted message (which may
-// wrap a cause with %w) and matches each of kinds.
-func withKinds(kinds []error, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	if cause := errors.Unwrap(err); cause != nil {
-		kinds = append(kinds, cause)
-	}
-	return &kindError{msg: err.Error(), kinds: kinds}
-}

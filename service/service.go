@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/internal/errkind"
 	"github.com/daemonctl/daemonctl/signals"
 )
 
@@ -121,15 +122,15 @@ func Load(dir string) (*Set, error) {
 		set.Missing = true
 		return set, nil
 	case err != nil:
-		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
+		return set, errkind.Errorf([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
 	case bad != nil:
-		return set, withKinds([]error{ErrUnsafe, ErrNotConfigured}, "%s", set.distrusted(bad))
+		return set, errkind.Errorf([]error{ErrUnsafe, ErrNotConfigured}, "%s", set.distrusted(bad))
 	case uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR:
-		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s is not a directory: point --config-dir at one", set.Dir)
+		return set, errkind.Errorf([]error{ErrNotConfigured}, "definition directory %s is not a directory: point --config-dir at one", set.Dir)
 	}
 	entries, err := os.ReadDir(set.Dir)
 	if err != nil {
-		return set, withKinds([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
+		return set, errkind.Errorf([]error{ErrNotConfigured}, "definition directory %s: %w", set.Dir, err)
 	}
 	var files []string
 	links := map[string]bool{} // the definitions that are symbolic links
@@ -228,9 +229,9 @@ func (s *Set) Lookup(name string) (*Definition, error) {
 	}
 	where := filepath.Join(s.Dir, name+Ext)
 	if s.Missing {
-		return nil, withKinds([]error{ErrNoService, ErrNotConfigured}, "%s: no such service: %s does not exist (nor does its directory); define it there, or use -p FILE", name, where)
+		return nil, errkind.Errorf([]error{ErrNoService, ErrNotConfigured}, "%s: no such service: %s does not exist (nor does its directory); define it there, or use -p FILE", name, where)
 	}
-	return nil, withKinds([]error{ErrNoService, ErrNotConfigured}, "%s: no such service: %s does not exist; define it there, or use -p FILE", name, where)
+	return nil, errkind.Errorf([]error{ErrNoService, ErrNotConfigured}, "%s: no such service: %s does not exist; define it there, or use -p FILE", name, where)
 }
 
 // ProblemsOf lists the problems of the file defining name.
