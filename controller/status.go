@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/daemonctl/daemonctl/internal/errkind"
 	"github.com/daemonctl/daemonctl/pidfile"
 )
 
@@ -131,7 +132,7 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 		}
 	case pidfile.Unverified:
 		r.Message = unverifiedText(name, abs, st) + ": status unknown"
-		return r, withKind(ErrUnknown, "%s", r.Message)
+		return r, errkind.Errorf([]error{ErrUnknown, ErrUnverified}, "%s", r.Message)
 	case pidfile.Orphaned:
 		r.Holders = st.Holders
 		r.Message = fmt.Sprintf("%s: main process %d gone, %d %s the lock (%s)", name, st.PID, len(st.Holders), plural(len(st.Holders), "process still holds", "processes still hold"), pidList(st.Holders))
