@@ -183,10 +183,7 @@ func startProgress(w io.Writer, quiet bool, spec controller.StartSpec) *liveLine
 
 // startText describes a readiness wait, or is "" when start does not wait.
 func startText(spec controller.StartSpec, waited time.Duration) string {
-	name := spec.Name
-	if name == "" {
-		name = controller.NameFor(spec.PIDFile)
-	}
+	name := controller.ServiceName(spec.Name, spec.PIDFile)
 	switch {
 	case spec.Notify:
 		return fmt.Sprintf("starting %s: waiting for READY=1 (%.1fs)", name, waited.Seconds())

@@ -62,10 +62,7 @@ func sendSignal(c *cli.Context, spec controller.SignalSpec, sig string) error {
 		return err
 	}
 	if !c.Bool("quiet") {
-		name := spec.Name
-		if name == "" {
-			name = controller.NameFor(spec.PIDFile)
-		}
+		name := controller.ServiceName(spec.Name, spec.PIDFile)
 		fmt.Fprintf(c.App.Writer, "%s: sent %s to pid %d\n", name, signals.Name(spec.Signal), pid)
 	}
 	return nil

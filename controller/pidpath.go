@@ -8,10 +8,13 @@ import (
 
 // How every operation names its service and finds its pidfile.
 
-// NameFor is the default service name for a pidfile: its base name
-// without ".pid".
-func NameFor(pidfile string) string {
-	return strings.TrimSuffix(filepath.Base(pidfile), ".pid")
+// ServiceName is how messages call the service whose pidfile is path:
+// name when given, else the pidfile's base name without ".pid".
+func ServiceName(name, path string) string {
+	if name != "" {
+		return name
+	}
+	return strings.TrimSuffix(filepath.Base(path), ".pid")
 }
 
 // AbsPIDFile makes a pidfile path absolute and checks it names a file.

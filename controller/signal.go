@@ -29,10 +29,7 @@ func Signal(spec SignalSpec) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	name := spec.Name
-	if name == "" {
-		name = NameFor(path)
-	}
+	name := ServiceName(spec.Name, path)
 	st, err := pidfile.Inspect(path, inspectOptions(spec.Exec, spec.Program)...)
 	if err != nil {
 		return 0, describeFileError(path, err)

@@ -64,9 +64,7 @@ func (spec *StartSpec) resolve() (*launchSpec, error) {
 		return nil, err
 	}
 	spec.PIDFile = pidPath
-	if spec.Name == "" {
-		spec.Name = NameFor(pidPath)
-	}
+	spec.Name = ServiceName(spec.Name, pidPath)
 	dir := filepath.Dir(pidPath)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("pidfile directory %s does not exist: create it (mkdir -p %s) or choose another -p", dir, dir)

@@ -245,7 +245,7 @@ func acquire(path string) (*pidfile.File, launchResult) {
 		}
 		return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: main process %d is gone but %s still %s the lock", path, st.PID, pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))}
 	case pidfile.Unverified:
-		return nil, launchResult{Kind: kindUnverified, Error: unverifiedText(NameFor(path), path, st)}
+		return nil, launchResult{Kind: kindUnverified, Error: unverifiedText(ServiceName("", path), path, st)}
 	}
 	return nil, launchResult{Error: fmt.Sprintf("%s: another start holds the lock and has not written its pid yet; try again", path)}
 }

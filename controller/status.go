@@ -89,9 +89,7 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 	if err != nil {
 		return Report{Name: name, PIDFile: path, State: StateUnknown, Message: err.Error()}, err
 	}
-	if name == "" {
-		name = NameFor(abs)
-	}
+	name = ServiceName(name, abs)
 	st, err := pidfile.Inspect(abs, opts...)
 	r := Report{Name: name, PIDFile: abs, PID: st.PID, State: stateOf(st.Status)}
 	if err != nil {

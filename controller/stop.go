@@ -85,10 +85,7 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	if err != nil {
 		return Stopped{}, err
 	}
-	name := spec.Name
-	if name == "" {
-		name = NameFor(path)
-	}
+	name := ServiceName(spec.Name, path)
 	res := Stopped{Name: name}
 	st, err := pidfile.Inspect(path, inspectOptions(spec.Exec, spec.Program)...)
 	if err != nil {
