@@ -89,8 +89,8 @@ func configDirFlag() cli.Flag {
 }
 
 // scheduleOver reads --signal and --retry as overrides of base (a
-// service's own schedule): --retry replaces it, --signal alone replaces its
-// first signal.
+// service's own schedule, or the zero value: the default): --retry
+// replaces it, --signal alone replaces its first signal.
 func scheduleOver(c *cli.Context, base signals.Schedule) (signals.Schedule, error) {
 	first, err := signals.Parse(c.String("signal"))
 	if err != nil {
@@ -100,7 +100,7 @@ func scheduleOver(c *cli.Context, base signals.Schedule) (signals.Schedule, erro
 		if !c.IsSet("signal") {
 			return base, nil
 		}
-		return base.WithFirst(first), nil
+		return base.OrDefault().WithFirst(first), nil
 	}
 	sched, err := signals.ParseSchedule(c.String("retry"), first)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/service"
-	"github.com/daemonctl/daemonctl/signals"
 )
 
 func startCommand() *cli.Command {
@@ -161,11 +160,7 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 			return usagef(c, "--%s only applies with --notify", f)
 		}
 	}
-	base := spec.StopSchedule
-	if len(base.Steps) == 0 {
-		base = signals.DefaultSchedule()
-	}
-	sched, err := scheduleOver(c, base)
+	sched, err := scheduleOver(c, spec.StopSchedule)
 	if err != nil {
 		return err
 	}

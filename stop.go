@@ -8,7 +8,6 @@ import (
 
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/service"
-	"github.com/daemonctl/daemonctl/signals"
 )
 
 func stopCommand() *cli.Command {
@@ -66,7 +65,7 @@ func stopAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usagef(c, "unexpected argument %q", c.Args().First())
 	}
-	return stopWith(c, controller.StopSpec{PIDFile: c.String("pidfile"), Name: c.String("name"), Schedule: signals.DefaultSchedule()}, c.App.Writer, true)
+	return stopWith(c, controller.StopSpec{PIDFile: c.String("pidfile"), Name: c.String("name")}, c.App.Writer, true)
 }
 
 // stopWith stops spec, its schedule overridden by --signal and --retry,

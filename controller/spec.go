@@ -46,7 +46,8 @@ type StartSpec struct {
 	Wait time.Duration
 	// Notify makes Start wait for READY=1 on NOTIFY_SOCKET, up to
 	// NotifyTimeout (default 30 s). On timeout the daemon is stopped with
-	// StopSchedule unless KeepOnTimeout.
+	// StopSchedule (its zero value: signals.DefaultSchedule) unless
+	// KeepOnTimeout.
 	Notify        bool
 	NotifyTimeout time.Duration
 	KeepOnTimeout bool

@@ -113,10 +113,7 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 		}
 	}
 	res.WasRunning = true
-	sched := spec.Schedule
-	if len(sched.Steps) == 0 {
-		sched = signals.DefaultSchedule()
-	}
+	sched := spec.Schedule.OrDefault()
 	s := &stopper{name: name, path: path, state: st, main: res.PID, live: map[int]*signals.Process{}, observe: observe}
 	defer s.closeAll()
 	for _, pid := range targets {

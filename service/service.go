@@ -598,13 +598,13 @@ func (d *Definition) StartSpec() controller.StartSpec {
 		NotifyTimeout: d.Timeout,
 		KeepOnTimeout: d.KeepOnTimeout,
 		NotifySocket:  d.NotifySocket,
-		StopSchedule:  d.Schedule(),
+		StopSchedule:  d.StopSchedule,
 	}
 }
 
 // StopSpec is the controller's stop specification for d.
 func (d *Definition) StopSpec() controller.StopSpec {
-	return controller.StopSpec{PIDFile: d.PIDFile, Name: d.Name, Schedule: d.Schedule(), Program: d.ProgramPath()}
+	return controller.StopSpec{PIDFile: d.PIDFile, Name: d.Name, Schedule: d.StopSchedule, Program: d.ProgramPath()}
 }
 
 // ProgramPath is the program's absolute path, looked up on PATH for a bare
@@ -620,12 +620,4 @@ func (d *Definition) ProgramPath() string {
 		return ""
 	}
 	return abs
-}
-
-// Schedule is d's stop schedule, the default when the file gives none.
-func (d *Definition) Schedule() signals.Schedule {
-	if len(d.StopSchedule.Steps) == 0 {
-		return signals.DefaultSchedule()
-	}
-	return d.StopSchedule
 }

@@ -100,8 +100,8 @@ func TestLoadComplete(t *testing.T) {
 	if !slices.Equal(d.Env, []string{"LANG=C.UTF-8", "PORT=8080"}) || !d.ClearEnv {
 		t.Errorf("env %q clear %v", d.Env, d.ClearEnv)
 	}
-	if d.ReloadSignal != unix.SIGUSR2 || d.Schedule().String() != "QUIT/30/KILL/5" {
-		t.Errorf("reload %v stop %v", d.ReloadSignal, d.Schedule())
+	if d.ReloadSignal != unix.SIGUSR2 || d.StopSchedule.OrDefault().String() != "QUIT/30/KILL/5" {
+		t.Errorf("reload %v stop %v", d.ReloadSignal, d.StopSchedule.OrDefault())
 	}
 	if !d.Notify || d.Timeout != 20*time.Second || !d.KeepOnTimeout {
 		t.Errorf("notify %v timeout %v keep %v", d.Notify, d.Timeout, d.KeepOnTimeout)
@@ -136,8 +136,8 @@ func TestLoadDefaults(t *testing.T) {
 	if d.PIDFile != wantPID || !d.DefaultPIDFile {
 		t.Errorf("pidfile %q (default %v), want %q", d.PIDFile, d.DefaultPIDFile, wantPID)
 	}
-	if d.ReloadSignal != unix.SIGHUP || d.Schedule().String() != "TERM/10/KILL/5" || d.Umask != nil || d.Nice != nil {
-		t.Errorf("defaults: reload %v stop %v umask %v nice %v", d.ReloadSignal, d.Schedule(), d.Umask, d.Nice)
+	if d.ReloadSignal != unix.SIGHUP || d.StopSchedule.OrDefault().String() != "TERM/10/KILL/5" || d.Umask != nil || d.Nice != nil {
+		t.Errorf("defaults: reload %v stop %v umask %v nice %v", d.ReloadSignal, d.StopSchedule.OrDefault(), d.Umask, d.Nice)
 	}
 }
 

@@ -35,6 +35,15 @@ func DefaultSchedule() Schedule {
 	return Schedule{Steps: []Step{{unix.SIGTERM, 10 * time.Second}, {unix.SIGKILL, 5 * time.Second}}}
 }
 
+// OrDefault is s, or DefaultSchedule when s has no steps: a Schedule's
+// zero value means the default wherever one is walked.
+func (s Schedule) OrDefault() Schedule {
+	if len(s.Steps) == 0 {
+		return DefaultSchedule()
+	}
+	return s
+}
+
 // maxWait is the longest timeout, start-stop-daemon's (INT_MAX seconds).
 const maxWait = math.MaxInt32 * time.Second
 

@@ -238,6 +238,12 @@ func TestDefaultAndWithFirst(t *testing.T) {
 	if empty := (Schedule{}).WithFirst(unix.SIGHUP); len(empty.Steps) != 0 {
 		t.Errorf("WithFirst on an empty schedule = %+v", empty)
 	}
+	if got := (Schedule{}).OrDefault(); got.String() != "TERM/10/KILL/5" {
+		t.Errorf("OrDefault of the zero schedule = %q", got.String())
+	}
+	if got := hup.OrDefault(); got.String() != "HUP/10/KILL/5" {
+		t.Errorf("OrDefault of HUP/10/KILL/5 = %q", got.String())
+	}
 	for in, want := range map[string]string{
 		"1/TERM/2":              "1/HUP/2",
 		"forever/TERM/1":        "forever/HUP/1",
