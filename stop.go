@@ -102,9 +102,9 @@ func reportStopped(c *cli.Context, out io.Writer, stopped controller.Stopped) {
 	}
 	switch {
 	case stopped.WasRunning && stopped.PID != 0:
-		fmt.Fprintf(out, "%s: stopped (pid %d) in %v\n", stopped.Name, stopped.PID, roundElapsed(stopped.Elapsed))
+		fmt.Fprintf(out, "%s: stopped (pid %d) in %v\n", stopped.Name, stopped.PID, controller.RoundElapsed(stopped.Elapsed))
 	case stopped.WasRunning:
-		fmt.Fprintf(out, "%s: stopped the processes still holding the lock in %v\n", stopped.Name, roundElapsed(stopped.Elapsed))
+		fmt.Fprintf(out, "%s: stopped the processes still holding the lock in %v\n", stopped.Name, controller.RoundElapsed(stopped.Elapsed))
 	case stopped.StaleRemoved:
 		fmt.Fprintf(out, "%s: not running (removed stale pidfile)\n", stopped.Name)
 	default:

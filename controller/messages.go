@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/daemonctl/daemonctl/pidfile"
 )
@@ -80,4 +81,17 @@ func shortPath(path string) string {
 		return path
 	}
 	return path[:60] + "..." + path[len(path)-17:]
+}
+
+// RoundElapsed shortens a duration for messages: 850µs, 2.3ms, 1.3s, 2m5s.
+func RoundElapsed(d time.Duration) time.Duration {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond)
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }

@@ -122,7 +122,7 @@ func (w *watcher) notReady(timeout time.Duration) error {
 func (w *watcher) died() error {
 	how := w.reap()
 	w.cleanUp()
-	msg := fmt.Sprintf("%s: %s after %v", w.spec.Name, how, roundDuration(time.Since(w.begin)))
+	msg := fmt.Sprintf("%s: %s after %v", w.spec.Name, how, RoundElapsed(time.Since(w.begin)))
 	if tail := logTail(w.ls.Stderr, w.logStart, 20); tail != "" {
 		msg += "\n" + tail
 	}
@@ -162,17 +162,6 @@ func (w *watcher) reap() string {
 		return fmt.Sprintf("killed by SIG%s%s", signals.Name(ws.Signal()), core)
 	}
 	return "exited"
-}
-
-// roundDuration shortens a duration for messages: 42ms, 1.3s.
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond)
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Second)
 }
 
 // logTail returns the last n lines written to name after offset from.
