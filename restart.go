@@ -44,7 +44,7 @@ EXAMPLE:
 				}
 			}
 			stopLine, observe := restartProgress(c.App.ErrWriter, c.Bool("quiet"), &spec)
-			started, err := controller.Restart(controller.StopSpec{Schedule: spec.StopSchedule}, spec, observe, stopLine.progressWriter(c.App.ErrWriter))
+			started, err := controller.Restart(controller.StopSpec{Schedule: spec.StopSchedule}, spec, observe, progressWriter(stopLine, c.App.ErrWriter))
 			stopLine.End()
 			if err != nil {
 				return err

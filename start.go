@@ -76,7 +76,7 @@ func startService(c *cli.Context, def *service.Definition, out io.Writer) error 
 // startWith starts spec, with a live line while it waits for readiness.
 func startWith(c *cli.Context, spec controller.StartSpec, out io.Writer) error {
 	live := startProgress(c.App.ErrWriter, c.Bool("quiet") || c.Bool("all"), spec)
-	started, err := controller.Start(spec, live.progressWriter(c.App.ErrWriter))
+	started, err := controller.Start(spec, progressWriter(live, c.App.ErrWriter))
 	live.End()
 	if err != nil {
 		return err

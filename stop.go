@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/internal/term"
 	"github.com/daemonctl/daemonctl/service"
 )
 
@@ -79,7 +80,7 @@ func stopWith(c *cli.Context, spec controller.StopSpec, out io.Writer, live bool
 		return err
 	}
 	spec.Schedule = sched
-	var line *liveLine
+	var line *term.Line
 	var observe func(controller.StopEvent)
 	if live {
 		line, observe = stopProgress(c.App.ErrWriter, c.Bool("quiet"))

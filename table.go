@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/internal/term"
 	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/service"
 )
@@ -47,8 +48,8 @@ func statusTable(c *cli.Context) error {
 		if len(rows) == 0 {
 			fmt.Fprintf(c.App.ErrWriter, "daemonctl: no services defined in %s (add NAME%s files there, give --config-dir, or use status -p FILE)\n", set.Dir, service.Ext)
 		} else if !c.Bool("quiet") {
-			width, _ := terminalOf(c.App.Writer)
-			writeTable(c.App.Writer, rows, colourOn(c.App.Writer), width)
+			width, _ := term.Width(c.App.Writer)
+			writeTable(c.App.Writer, rows, term.Colour(c.App.Writer), width)
 		}
 		for _, p := range set.Problems {
 			fmt.Fprintln(c.App.ErrWriter, printable(p.Error()))
