@@ -3,7 +3,6 @@ module github.com/daemonctl/daemonctl
 go 1.26.0
 
 require (
-	github.com/gofrs/flock v0.13.2
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sys v0.50.0
