@@ -3,13 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/internal/term"
-	"github.com/daemonctl/daemonctl/process"
 	"github.com/daemonctl/daemonctl/signals"
 )
 
@@ -24,34 +22,31 @@ func progressWriter(l *term.Line, w io.Writer) io.Writer {
 }
 
 // stopProgress is the live line of a stop: "stopping web (pid 4242):
-// SIGTERM 3.1s ago", updated by the observer it returns (nil when there is
-// no line to show).
+// SIGTERM 3.1s ago", drawn from the events the stop reports to the
+// observer it returns (nil, nil when there is no line to show).
 func stopProgress(w io.Writer, quiet bool) (*term.Line, func(controller.StopEvent)) {
 	return restartProgress(w, quiet, nil)
 }
 
-// restartProgress is stopProgress followed, once the signalled processes
-// are gone, by the readiness line of start (when start waits for one).
+// restartProgress is stopProgress followed, once the stop reports its end
+// (or at once, when nothing was running), by the readiness line of start
+// (when start waits for one).
 func restartProgress(w io.Writer, quiet bool, start *controller.StartSpec) (*term.Line, func(controller.StopEvent)) {
 	var mu sync.Mutex
-	var last *controller.StopEvent
-	var startBegin time.Time
+	var last controller.StopEvent // the latest; zero before the first
+	begin := time.Now()
 	line := term.NewLine(w, quiet, func(now time.Time) string {
 		mu.Lock()
 		defer mu.Unlock()
-		if last != nil && startBegin.IsZero() {
-			if slices.ContainsFunc(last.PIDs, process.Alive) || start == nil {
-				return fmt.Sprintf("stopping %s (%s): SIG%s %.1fs ago", last.Name, pidsText(last.PIDs), signals.Name(last.Signal), now.Sub(last.Sent).Seconds())
-			}
-			startBegin = now
-		}
-		if start == nil {
+		switch {
+		case last.Signal != 0:
+			return fmt.Sprintf("stopping %s (%s): SIG%s %.1fs ago", last.Name, last.Processes(), signals.Name(last.Signal), now.Sub(last.At).Seconds())
+		case start == nil:
 			return ""
+		case last.Done:
+			return startText(*start, now.Sub(last.At))
 		}
-		if startBegin.IsZero() {
-			startBegin = now
-		}
-		return startText(*start, now.Sub(startBegin))
+		return startText(*start, now.Sub(begin))
 	})
 	if line == nil {
 		return nil, nil
@@ -59,7 +54,7 @@ func restartProgress(w io.Writer, quiet bool, start *controller.StartSpec) (*ter
 	return line, func(ev controller.StopEvent) {
 		mu.Lock()
 		defer mu.Unlock()
-		last = &ev
+		last = ev
 	}
 }
 
@@ -83,18 +78,4 @@ func startText(spec controller.StartSpec, waited time.Duration) string {
 		return fmt.Sprintf("starting %s: checking it stays up for %v (%.1fs)", name, spec.Wait, waited.Seconds())
 	}
 	return ""
-}
-
-func pidsText(pids []int) string {
-	if len(pids) == 1 {
-		return fmt.Sprintf("pid %d", pids[0])
-	}
-	s := "pids "
-	for i, p := range pids {
-		if i > 0 {
-			s += ", "
-		}
-		s += fmt.Sprint(p)
-	}
-	return s
 }

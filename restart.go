@@ -43,8 +43,10 @@ EXAMPLE:
 					return err
 				}
 			}
+			stop := controller.StopSpec{Schedule: spec.StopSchedule}
 			stopLine, observe := restartProgress(c.App.ErrWriter, c.Bool("quiet"), &spec)
-			started, err := controller.Restart(controller.StopSpec{Schedule: spec.StopSchedule}, spec, observe, progressWriter(stopLine, c.App.ErrWriter))
+			stop.Observe = observe
+			started, err := controller.Restart(stop, spec, progressWriter(stopLine, c.App.ErrWriter))
 			stopLine.End()
 			if err != nil {
 				return err

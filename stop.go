@@ -81,11 +81,10 @@ func stopWith(c *cli.Context, spec controller.StopSpec, out io.Writer, live bool
 	}
 	spec.Schedule = sched
 	var line *term.Line
-	var observe func(controller.StopEvent)
 	if live {
-		line, observe = stopProgress(c.App.ErrWriter, c.Bool("quiet"))
+		line, spec.Observe = stopProgress(c.App.ErrWriter, c.Bool("quiet"))
 	}
-	stopped, err := controller.Stop(spec, observe)
+	stopped, err := controller.Stop(spec)
 	line.End()
 	if err != nil {
 		return err

@@ -108,7 +108,7 @@ func (w *watcher) notReady(timeout time.Duration) error {
 	if w.spec.KeepOnTimeout {
 		return withKind(ErrFailedStart, "%s: pid %d did not report READY=1 within %v; left running (--keep-on-timeout)", w.spec.Name, w.pid, timeout)
 	}
-	_, err := Stop(StopSpec{PIDFile: w.ls.PIDFile, Name: w.spec.Name, Schedule: w.spec.StopSchedule}, nil)
+	_, err := Stop(StopSpec{PIDFile: w.ls.PIDFile, Name: w.spec.Name, Schedule: w.spec.StopSchedule})
 	w.reap()
 	if err != nil {
 		return withKind(ErrFailedStart, "%s: pid %d did not report READY=1 within %v, and stopping it failed: %v", w.spec.Name, w.pid, timeout, err)
@@ -133,7 +133,7 @@ func (w *watcher) died() error {
 // the stop schedule, and removes the pidfile: a failed start leaves
 // nothing behind.
 func (w *watcher) cleanUp() {
-	if _, err := Stop(StopSpec{PIDFile: w.ls.PIDFile, Name: w.spec.Name, Schedule: w.spec.StopSchedule}, nil); err != nil {
+	if _, err := Stop(StopSpec{PIDFile: w.ls.PIDFile, Name: w.spec.Name, Schedule: w.spec.StopSchedule}); err != nil {
 		fmt.Fprintf(w.progress, "%s: cleaning up after the failed start: %v\n", w.spec.Name, err)
 	}
 }

@@ -25,6 +25,9 @@ type StopSpec struct {
 	// checked only for a daemon that closed its lock descriptor
 	// (pidfile.WithProgram).
 	Exec, Program string
+	// Observe, if not nil, is told how the stop goes, as it goes: of every
+	// signal sent, then of its end (StopEvent).
+	Observe func(StopEvent)
 }
 
 // inspectOptions are the pidfile.Inspect options that --exec and a
@@ -58,13 +61,20 @@ type Stopped struct {
 	Warning string
 }
 
-// StopEvent tells an observer a signal was sent.
+// StopEvent is what a stop tells its observer (StopSpec.Observe): Signal
+// was sent to PIDs at At; or, when Done is set, the service's processes
+// are gone at At (a restart's start begins). A stop that finds nothing
+// running tells nothing.
 type StopEvent struct {
 	Name   string
 	PIDs   []int
 	Signal unix.Signal
-	Sent   time.Time
+	At     time.Time
+	Done   bool
 }
+
+// Processes names the event's PIDs for messages: "pid 7" or "pids 7, 8".
+func (e StopEvent) Processes() string { return pidList(e.PIDs) }
 
 // Stop stops the daemon behind spec.PIDFile and removes its pidfile. It
 // signals only the service's processes (the main PID, or, once that is
@@ -78,9 +88,8 @@ type StopEvent struct {
 // outlive the schedule, ErrNoPrivilege when they may not be signalled,
 // ErrUnverified when the pidfile names a live process nobody can vouch
 // for, and a description of the pidfile's problem (garbage, a symlink,
-// ...); in those cases nothing was signalled. observe, if not nil, is told
-// of every signal sent.
-func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
+// ...); in those cases nothing was signalled.
+func Stop(spec StopSpec) (Stopped, error) {
 	path, err := AbsPIDFile(spec.PIDFile)
 	if err != nil {
 		return Stopped{}, err
@@ -114,7 +123,7 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	}
 	res.WasRunning = true
 	sched := spec.Schedule.OrDefault()
-	s := &stopper{name: name, path: path, state: st, main: res.PID, live: map[int]*signals.Process{}, observe: observe}
+	s := &stopper{name: name, path: path, state: st, main: res.PID, live: map[int]*signals.Process{}, observe: spec.Observe}
 	defer s.closeAll()
 	for _, pid := range targets {
 		if err := s.add(pid); err != nil {
@@ -126,6 +135,9 @@ func Stop(spec StopSpec, observe func(StopEvent)) (Stopped, error) {
 	res.Elapsed = time.Since(begin)
 	if err != nil {
 		return res, err
+	}
+	if spec.Observe != nil {
+		spec.Observe(StopEvent{Name: name, At: begin.Add(res.Elapsed), Done: true})
 	}
 	_, res.Warning, err = removeStale(name, path)
 	return res, err
@@ -248,7 +260,7 @@ func (s *stopper) signal(sig unix.Signal) error {
 		}
 	}
 	if s.observe != nil && len(sent) > 0 {
-		s.observe(StopEvent{Name: s.name, PIDs: sent, Signal: sig, Sent: time.Now()})
+		s.observe(StopEvent{Name: s.name, PIDs: sent, Signal: sig, At: time.Now()})
 	}
 	return nil
 }

@@ -245,7 +245,7 @@ func TestStopOfAProgramIgnoringTerm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := controller.Stop(controller.StopSpec{PIDFile: s.pidfile, Schedule: sched}, nil); err != nil {
+	if _, err := controller.Stop(controller.StopSpec{PIDFile: s.pidfile, Schedule: sched}); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	waitGone(t, s.program)
@@ -300,7 +300,7 @@ func TestSupervisorKilledLeavesTheProgramHoldingTheLock(t *testing.T) {
 	if _, err := pidfile.Acquire(s.pidfile); !errors.Is(err, pidfile.ErrOrphaned) {
 		t.Errorf("Acquire: %v, want ErrOrphaned: never a second instance", err)
 	}
-	if _, err := controller.Stop(controller.StopSpec{PIDFile: s.pidfile}, nil); err != nil {
+	if _, err := controller.Stop(controller.StopSpec{PIDFile: s.pidfile}); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	waitGone(t, s.program)
