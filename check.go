@@ -76,8 +76,10 @@ func checkAction(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "%s: ok (%s)\n", name, filepath.Join(set.Dir, name+service.Ext))
 		case checked == 0:
 			fmt.Fprintf(c.App.Writer, "%s: no services defined\n", set.Dir)
+		case checked == 1:
+			fmt.Fprintf(c.App.Writer, "%s: 1 service, all ok\n", set.Dir)
 		default:
-			fmt.Fprintf(c.App.Writer, "%s: %d %s, all ok\n", set.Dir, checked, plural(checked, "service", "services"))
+			fmt.Fprintf(c.App.Writer, "%s: %d services, all ok\n", set.Dir, checked)
 		}
 	}
 	return nil
@@ -93,11 +95,4 @@ func checkError(problems []*service.Problem) error {
 		}
 	}
 	return problems[0]
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
