@@ -25,11 +25,7 @@ EXAMPLE:
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "HUP", Usage: "`SIGNAL` to send"}),
 		Action: func(c *cli.Context) error {
 			if !byPIDFile(c) {
-				name, err := serviceName(c, 0)
-				if err != nil {
-					return err
-				}
-				def, err := lookupService(c, name)
+				def, err := namedService(c, 0)
 				if err != nil {
 					return err
 				}

@@ -20,28 +20,9 @@ EXAMPLE:
    daemonctl restart -p /run/web.pid --retry TERM/30/KILL/5 -- /usr/bin/web --port 8080`,
 		Flags: append(append(commonFlags(), startFlags()...), stopFlags()...),
 		Action: func(c *cli.Context) error {
-			var spec controller.StartSpec
-			if byPIDFile(c) {
-				var err error
-				if spec, err = startSpec(c); err != nil {
-					return err
-				}
-			} else {
-				name, err := serviceName(c, 0)
-				if err != nil {
-					return err
-				}
-				def, err := lookupService(c, name)
-				if err != nil {
-					return err
-				}
-				if err := checkStartable(def); err != nil {
-					return err
-				}
-				spec = def.StartSpec()
-				if err := applyStartFlags(c, &spec); err != nil {
-					return err
-				}
+			spec, err := startSpecOf(c)
+			if err != nil {
+				return err
 			}
 			stop := controller.StopSpec{Schedule: spec.StopSchedule}
 			stopLine, observe := restartProgress(c.App.ErrWriter, c.Bool("quiet"), &spec)

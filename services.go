@@ -57,8 +57,14 @@ func serviceName(c *cli.Context, extra int) (string, error) {
 	return name, nil
 }
 
-// lookupService loads the definitions and finds the named one.
-func lookupService(c *cli.Context, name string) (*service.Definition, error) {
+// namedService is the defined service a by-name command names (extra: as
+// serviceName): its usable definition, or a usage error for the command
+// line, or the definitions' error (ErrNotConfigured).
+func namedService(c *cli.Context, extra int) (*service.Definition, error) {
+	name, err := serviceName(c, extra)
+	if err != nil {
+		return nil, err
+	}
 	set, err := loadServices(c)
 	if err != nil {
 		return nil, err

@@ -23,11 +23,7 @@ EXAMPLE:
 				if c.Args().Len() == 1 {
 					return usagef(c, "expected a service NAME and a SIGNAL, like: daemonctl signal web USR1")
 				}
-				name, err := serviceName(c, 1)
-				if err != nil {
-					return err
-				}
-				def, err := lookupService(c, name)
+				def, err := namedService(c, 1)
 				if err != nil {
 					return err
 				}

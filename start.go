@@ -37,40 +37,44 @@ EXAMPLE:
 }
 
 func startAction(c *cli.Context) error {
-	if !byPIDFile(c) {
-		if c.Bool("all") {
-			return forAll(c, 1, func(def *service.Definition, out io.Writer) error {
-				return startService(c, def, out)
-			})
-		}
-		name, err := serviceName(c, 0)
-		if err != nil {
-			return err
-		}
-		def, err := lookupService(c, name)
-		if err != nil {
-			return err
-		}
-		return startService(c, def, c.App.Writer)
+	if !byPIDFile(c) && c.Bool("all") {
+		return forAll(c, 1, func(def *service.Definition, out io.Writer) error {
+			spec, err := serviceStartSpec(c, def)
+			if err != nil {
+				return err
+			}
+			return startWith(c, spec, out)
+		})
 	}
-	spec, err := startSpec(c)
+	spec, err := startSpecOf(c)
 	if err != nil {
 		return err
 	}
 	return startWith(c, spec, c.App.Writer)
 }
 
-// startService starts a defined service, with the command line's options
-// over its file's.
-func startService(c *cli.Context, def *service.Definition, out io.Writer) error {
+// startSpecOf is the start the command line asks for (start's, restart's):
+// -p FILE -- PROGRAM [ARG...], or a defined service's NAME.
+func startSpecOf(c *cli.Context) (controller.StartSpec, error) {
+	if byPIDFile(c) {
+		return startSpec(c)
+	}
+	def, err := namedService(c, 0)
+	if err != nil {
+		return controller.StartSpec{}, err
+	}
+	return serviceStartSpec(c, def)
+}
+
+// serviceStartSpec is a defined service's start, checked as a start needs
+// (the program is installed, the user exists, ...), with the command
+// line's options over its file's.
+func serviceStartSpec(c *cli.Context, def *service.Definition) (controller.StartSpec, error) {
 	if err := checkStartable(def); err != nil {
-		return err
+		return controller.StartSpec{}, err
 	}
 	spec := def.StartSpec()
-	if err := applyStartFlags(c, &spec); err != nil {
-		return err
-	}
-	return startWith(c, spec, out)
+	return spec, applyStartFlags(c, &spec)
 }
 
 // startWith starts spec, with a live line while it waits for readiness.

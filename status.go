@@ -42,14 +42,11 @@ func statusAction(c *cli.Context) error {
 		if c.Bool("all") || !c.Args().Present() && !c.IsSet("name") {
 			return statusTable(c)
 		}
-		name, err := serviceName(c, 0)
+		def, err := namedService(c, 0)
 		if err != nil {
-			return err
-		}
-		def, err := lookupService(c, name)
-		if err != nil {
-			if c.Bool("json") {
-				_ = writeJSON(c.App.Writer, controller.Report{Name: name, State: controller.StateInvalid, Message: oneLine(err)}, false)
+			if c.Bool("json") && !errors.Is(err, controller.ErrUsage) {
+				// A service that cannot be used still has a status.
+				_ = writeJSON(c.App.Writer, controller.Report{Name: c.Args().First(), State: controller.StateInvalid, Message: oneLine(err)}, false)
 			}
 			return err
 		}

@@ -50,11 +50,7 @@ func stopAction(c *cli.Context) error {
 				return stopWith(c, def.StopSpec(), out, false)
 			})
 		}
-		name, err := serviceName(c, 0)
-		if err != nil {
-			return err
-		}
-		def, err := lookupService(c, name)
+		def, err := namedService(c, 0)
 		if err != nil {
 			return err
 		}
