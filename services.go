@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/daemonctl/daemonctl/internal/parallel"
 	"github.com/daemonctl/daemonctl/service"
 )
 
@@ -87,11 +88,11 @@ func checkStartable(def *service.Definition) error {
 }
 
 // forAll runs act for every usable service of the definition directory,
-// at most parallel at a time, and reports each broken one on stderr. act
+// at most workers at a time, and reports each broken one on stderr. act
 // writes its success message to out; a failure is printed here, one line,
 // as it happens. The error, when any failed, joins them all, so the exit
 // code is that of the most specific failure (see exitCode).
-func forAll(c *cli.Context, parallel int, act func(def *service.Definition, out io.Writer) error) error {
+func forAll(c *cli.Context, workers int, act func(def *service.Definition, out io.Writer) error) error {
 	if c.Args().Present() {
 		return usagef(c, "--all takes no service name (got %q)", c.Args().First())
 	}
@@ -113,23 +114,14 @@ func forAll(c *cli.Context, parallel int, act func(def *service.Definition, out 
 	}
 	var mu sync.Mutex
 	out := &lockedWriter{mu: &mu, w: c.App.Writer}
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, max(parallel, 1))
-	for _, def := range set.Services {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			if err := act(def, out); err != nil {
-				mu.Lock()
-				defer mu.Unlock()
-				fmt.Fprintln(c.App.ErrWriter, printableText(oneLine(commandUsage(c.Command.Name, err))))
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(set.Services), workers, func(i int) {
+		if err := act(set.Services[i], out); err != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(c.App.ErrWriter, printableText(oneLine(commandUsage(c.Command.Name, err))))
+			errs = append(errs, err)
+		}
+	})
 	if len(errs) > 0 {
 		return reported{errors.Join(errs...)}
 	}

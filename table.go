@@ -7,14 +7,13 @@ import (
 	"io"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/internal/parallel"
 	"github.com/daemonctl/daemonctl/internal/term"
 	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/service"
@@ -69,18 +68,9 @@ func tableRows(set *service.Set) []tableRow {
 	for _, d := range set.Services {
 		defs[d.Name] = d
 	}
-	// Each worker claims the next service with an atomic counter: handing
-	// each one over a channel woke a goroutine, a futex call, per service.
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), max(len(names), 1)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
-				rows[i] = inspectRow(set, names[i], defs[names[i]])
-			}
-		})
-	}
-	wg.Wait()
+	parallel.For(len(names), runtime.GOMAXPROCS(0), func(i int) {
+		rows[i] = inspectRow(set, names[i], defs[names[i]])
+	})
 	return rows
 }
 

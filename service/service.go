@@ -29,6 +29,7 @@ import (
 
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/internal/errkind"
+	"github.com/daemonctl/daemonctl/internal/parallel"
 	"github.com/daemonctl/daemonctl/signals"
 )
 
@@ -151,22 +152,9 @@ func Load(dir string) (*Set, error) {
 	results := make([]loaded, len(files))
 	// Files are read and parsed on every CPU: the status table loads them
 	// all before it can inspect anything.
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i].def, results[i].problems = loadFile(files[i], links[files[i]], runDir, runDirErr)
-			}
-		}()
-	}
-	for i := range files {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(files), runtime.GOMAXPROCS(0), func(i int) {
+		results[i].def, results[i].problems = loadFile(files[i], links[files[i]], runDir, runDirErr)
+	})
 	for _, r := range results {
 		if len(r.problems) > 0 {
 			set.Problems = append(set.Problems, r.problems...)
