@@ -81,9 +81,9 @@ func (spec *StartSpec) resolve() (*launchSpec, error) {
 	if spec.Program == "" {
 		return nil, withKind(ErrUsage, "no program given: daemonctl start -p FILE -- PROGRAM [ARG...]")
 	}
-	path, err := lookProgram(spec.Program)
+	path, err := LookProgram(spec.Program)
 	if err != nil {
-		return nil, err
+		return nil, withKind(ErrProgramNotFound, "program %v", err)
 	}
 	ls := &launchSpec{
 		PIDFile: pidPath,
@@ -138,30 +138,29 @@ func (spec *StartSpec) resolve() (*launchSpec, error) {
 	return ls, nil
 }
 
-// lookProgram finds prog on PATH (or as a path) and checks it is an
-// executable file, returning an absolute path: the daemon runs from
-// another directory.
-func lookProgram(prog string) (string, error) {
+// LookProgram finds prog on PATH (or as a path) and checks that it is an
+// executable file, returning its absolute path: the daemon runs from
+// another directory. Its error matches ErrProgramNotFound and says why
+// prog cannot run and what to do ("/usr/sbin/web does not exist: install
+// it, or fix the path"); start and check both say it.
+func LookProgram(prog string) (string, error) {
 	path, err := exec.LookPath(prog)
-	if err != nil {
-		var why string
-		switch {
-		case errors.Is(err, fs.ErrPermission):
-			why = "is not executable (chmod +x it)"
-		case strings.Contains(prog, "/"):
-			why = "does not exist"
-		default:
-			why = "was not found on PATH; give its full path"
+	if err == nil {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return "", withKind(ErrProgramNotFound, "%s is a directory, not a program", prog)
 		}
-		if st, serr := os.Stat(prog); serr == nil && st.IsDir() {
-			why = "is a directory"
-		}
-		return "", withKind(ErrProgramNotFound, "program %s %s", prog, why)
+		return filepath.Abs(path)
 	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return "", withKind(ErrProgramNotFound, "program %s is a directory", prog)
+	if st, serr := os.Stat(prog); serr == nil && st.IsDir() {
+		return "", withKind(ErrProgramNotFound, "%s is a directory, not a program", prog)
 	}
-	return filepath.Abs(path)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "", withKind(ErrProgramNotFound, "%s is not executable: chmod +x it", prog)
+	case strings.Contains(prog, "/"):
+		return "", withKind(ErrProgramNotFound, "%s does not exist: install it, or fix the path", prog)
+	}
+	return "", withKind(ErrProgramNotFound, "%s was not found on PATH: give its absolute path", prog)
 }
 
 // resolveCred looks up --user and --group. Without --user and --group it

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/daemonctl/daemonctl/controller"
 )
@@ -21,8 +19,8 @@ import (
 // program's problem matches controller.ErrProgramNotFound (LSB exit 5).
 func (d *Definition) Check() []*Problem {
 	var problems []*Problem
-	if why := programProblem(d.Program); why != "" {
-		p := d.problem("program", "%s", why)
+	if _, err := controller.LookProgram(d.Program); err != nil {
+		p := d.problem("program", "%v", err)
 		p.Kind = controller.ErrProgramNotFound
 		problems = append(problems, p)
 	}
@@ -74,27 +72,6 @@ func (d *Definition) needsRoot(key string) *Problem {
 	p := d.problem(key, "switching to another %s needs root: run daemonctl as root, or remove the key to run as yourself", key)
 	p.Kind = controller.ErrNoPrivilege
 	return p
-}
-
-// programProblem says why prog cannot be run, or "" when it can.
-func programProblem(prog string) string {
-	path, err := exec.LookPath(prog)
-	if err == nil {
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			return fmt.Sprintf("%s is a directory, not a program", prog)
-		}
-		return ""
-	}
-	if st, serr := os.Stat(prog); serr == nil && st.IsDir() {
-		return fmt.Sprintf("%s is a directory, not a program", prog)
-	}
-	switch {
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Sprintf("%s is not executable: chmod +x it", prog)
-	case strings.Contains(prog, "/"):
-		return fmt.Sprintf("%s does not exist: install it, or fix the path", prog)
-	}
-	return fmt.Sprintf("%s was not found on PATH: give its absolute path", prog)
 }
 
 // PreparePIDDir creates the default pidfile directory (mode 0755) when d

@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -596,16 +595,13 @@ func (d *Definition) StopSpec() controller.StopSpec {
 }
 
 // ProgramPath is the program's absolute path, looked up on PATH for a bare
-// name; "" when it is not installed. It tells a daemon that closed its
-// lock descriptor from another process (pidfile.WithProgram).
+// name (controller.LookProgram); "" when it is not installed. It tells a
+// daemon that closed its lock descriptor from another process
+// (pidfile.WithProgram).
 func (d *Definition) ProgramPath() string {
-	path, err := exec.LookPath(d.Program)
+	path, err := controller.LookProgram(d.Program)
 	if err != nil {
 		return ""
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return ""
-	}
-	return abs
+	return path
 }
