@@ -163,48 +163,108 @@ func LookProgram(prog string) (string, error) {
 	return "", withKind(ErrProgramNotFound, "%s was not found on PATH: give its absolute path", prog)
 }
 
-// resolveCred looks up --user and --group. Without --user and --group it
-// returns nil: the daemon keeps the caller's identity.
+// resolveCred looks up --user and --group into the identity the daemon
+// runs as. Without either it returns nil: the daemon keeps the caller's
+// identity. Its error is CheckIdentity's first.
 func resolveCred(userName, groupName string) (*cred, error) {
+	c, problems := lookupCred(userName, groupName)
+	if len(problems) > 0 {
+		return nil, problems[0]
+	}
+	return c, nil
+}
+
+// IdentityError is what keeps a daemon from running as a user or group.
+// It matches ErrNoPrivilege when only root may switch to the identity
+// (NeedsRoot), ErrUsage when the name does not exist.
+type IdentityError struct {
+	// Key is "user" or "group": the option (--user, --group), or the
+	// definition's key, at fault.
+	Key string
+	// Name is the user or group as given.
+	Name      string
+	NeedsRoot bool
+}
+
+func (e *IdentityError) Error() string {
+	if e.NeedsRoot {
+		return "--user and --group need root: run daemonctl as root, or drop them to keep your own identity"
+	}
+	return fmt.Sprintf("--%s %s: no such %s", e.Key, e.Name, e.Key)
+}
+
+func (e *IdentityError) Is(target error) bool {
+	if e.NeedsRoot {
+		return target == ErrNoPrivilege
+	}
+	return target == ErrUsage
+}
+
+// CheckIdentity reports what keeps a daemon from running as userName and
+// groupName (names or numbers; either may be ""): a name that does not
+// exist, or, once both exist, a user or group other than the caller's
+// when the caller is not root (the user's primary group counts when no
+// group is given). Nil means a start may run as them.
+func CheckIdentity(userName, groupName string) []*IdentityError {
+	_, problems := lookupCred(userName, groupName)
+	return problems
+}
+
+// lookupCred is resolveCred's and CheckIdentity's lookup.
+func lookupCred(userName, groupName string) (*cred, []*IdentityError) {
 	if userName == "" && groupName == "" {
 		return nil, nil
 	}
 	c := &cred{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	var problems []*IdentityError
 	if userName != "" {
-		u, err := LookupUser(userName)
-		if err != nil {
-			return nil, withKind(ErrUsage, "--user %s: no such user", userName)
-		}
-		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-		c.UID, c.GID = uint32(uid), uint32(gid)
-		if ids, err := u.GroupIds(); err == nil {
-			for _, id := range ids {
-				if n, err := strconv.ParseUint(id, 10, 32); err == nil {
-					c.Groups = append(c.Groups, uint32(n))
+		if u, err := lookupUser(userName); err != nil {
+			problems = append(problems, &IdentityError{Key: "user", Name: userName})
+		} else {
+			uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+			gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+			c.UID, c.GID = uint32(uid), uint32(gid)
+			if ids, err := u.GroupIds(); err == nil {
+				for _, id := range ids {
+					if n, err := strconv.ParseUint(id, 10, 32); err == nil {
+						c.Groups = append(c.Groups, uint32(n))
+					}
 				}
 			}
 		}
 	}
 	if groupName != "" {
-		g, err := LookupGroup(groupName)
-		if err != nil {
-			return nil, withKind(ErrUsage, "--group %s: no such group", groupName)
+		if g, err := lookupGroup(groupName); err != nil {
+			problems = append(problems, &IdentityError{Key: "group", Name: groupName})
+		} else {
+			gid, _ := strconv.ParseUint(g.Gid, 10, 32)
+			c.GID = uint32(gid)
 		}
-		gid, _ := strconv.ParseUint(g.Gid, 10, 32)
-		c.GID = uint32(gid)
+	}
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	if c.Groups == nil {
 		c.Groups = []uint32{c.GID}
 	}
-	if os.Geteuid() != 0 && (c.UID != uint32(os.Geteuid()) || c.GID != uint32(os.Getegid())) {
-		return nil, withKind(ErrNoPrivilege, "--user and --group need root: run daemonctl as root, or drop them to keep your own identity")
+	if euid, egid := uint32(os.Geteuid()), uint32(os.Getegid()); euid != 0 && (c.UID != euid || c.GID != egid) {
+		// Each key that asks for another identity; the user's primary
+		// group is the user's when no group is given.
+		if userName != "" && (c.UID != euid || groupName == "") {
+			problems = append(problems, &IdentityError{Key: "user", Name: userName, NeedsRoot: true})
+		}
+		if groupName != "" && (c.GID != egid || userName == "") {
+			problems = append(problems, &IdentityError{Key: "group", Name: groupName, NeedsRoot: true})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	return c, nil
 }
 
-// LookupUser finds a user by name, or by uid when name is a number.
-func LookupUser(name string) (*user.User, error) {
+// lookupUser finds a user by name, or by uid when name is a number.
+func lookupUser(name string) (*user.User, error) {
 	u, err := user.Lookup(name)
 	if err == nil {
 		return u, nil
@@ -215,8 +275,8 @@ func LookupUser(name string) (*user.User, error) {
 	return nil, err
 }
 
-// LookupGroup finds a group by name, or by gid when name is a number.
-func LookupGroup(name string) (*user.Group, error) {
+// lookupGroup finds a group by name, or by gid when name is a number.
+func lookupGroup(name string) (*user.Group, error) {
 	g, err := user.LookupGroup(name)
 	if err == nil {
 		return g, nil

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 
 	"github.com/daemonctl/daemonctl/controller"
 )
@@ -24,23 +23,12 @@ func (d *Definition) Check() []*Problem {
 		p.Kind = controller.ErrProgramNotFound
 		problems = append(problems, p)
 	}
-	if d.User != "" {
-		u, err := controller.LookupUser(d.User)
-		switch {
-		case err != nil:
-			problems = append(problems, d.problem("user", "no such user %q: create it, or name an existing one", d.User))
-		case os.Geteuid() != 0 && u.Uid != strconv.Itoa(os.Geteuid()):
-			problems = append(problems, d.needsRoot("user"))
+	for _, p := range controller.CheckIdentity(d.User, d.Group) {
+		if p.NeedsRoot {
+			problems = append(problems, d.needsRoot(p.Key))
+			continue
 		}
-	}
-	if d.Group != "" {
-		g, err := controller.LookupGroup(d.Group)
-		switch {
-		case err != nil:
-			problems = append(problems, d.problem("group", "no such group %q: create it, or name an existing one", d.Group))
-		case os.Geteuid() != 0 && g.Gid != strconv.Itoa(os.Getegid()):
-			problems = append(problems, d.needsRoot("group"))
-		}
+		problems = append(problems, d.problem(p.Key, "no such %s %q: create it, or name an existing one", p.Key, p.Name))
 	}
 	if d.Chdir != "" {
 		if st, err := os.Stat(d.Chdir); err != nil || !st.IsDir() {
