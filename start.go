@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -73,7 +74,7 @@ func serviceStartSpec(c *cli.Context, def *service.Definition) (controller.Start
 	if err := checkStartable(def); err != nil {
 		return controller.StartSpec{}, err
 	}
-	spec := def.StartSpec()
+	spec := def.StartSpec
 	return spec, applyStartFlags(c, &spec)
 }
 
@@ -127,7 +128,8 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 	}
 	if given["env"] {
 		if env, ok := c.Generic("env").(*envList); ok {
-			spec.Env = append(spec.Env, env.entries...)
+			// Clipped: never appended into a definition's array.
+			spec.Env = append(slices.Clip(spec.Env), env.entries...)
 		}
 	}
 	for flag, field := range map[string]*bool{"clear-env": &spec.ClearEnv, "notify": &spec.Notify, "keep-on-timeout": &spec.KeepOnTimeout} {

@@ -30,9 +30,9 @@ func (d *Definition) Check() []*Problem {
 		}
 		problems = append(problems, d.problem(p.Key, "no such %s %q: create it, or name an existing one", p.Key, p.Name))
 	}
-	if d.Chdir != "" {
-		if st, err := os.Stat(d.Chdir); err != nil || !st.IsDir() {
-			problems = append(problems, d.problem("chdir", "%s is not a directory: create it, or fix the path", d.Chdir))
+	if d.Dir != "" {
+		if st, err := os.Stat(d.Dir); err != nil || !st.IsDir() {
+			problems = append(problems, d.problem("chdir", "%s is not a directory: create it, or fix the path", d.Dir))
 		}
 	}
 	for _, f := range []struct{ key, path string }{{"stdout", d.Stdout}, {"stderr", d.Stderr}, {"notify-socket", d.NotifySocket}} {

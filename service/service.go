@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"golang.org/x/sys/unix"
@@ -29,7 +28,6 @@ import (
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/internal/errkind"
 	"github.com/daemonctl/daemonctl/internal/parallel"
-	"github.com/daemonctl/daemonctl/signals"
 )
 
 // Ext is the extension of definition files; other files are ignored.
@@ -38,36 +36,21 @@ const Ext = ".toml"
 // maxFileSize bounds a definition file: anything larger is not one.
 const maxFileSize = 1 << 20
 
-// Definition is one usable service.
+// Definition is one usable service: how it starts, as the controller
+// takes it (a file's key sets the StartSpec field its command-line flag
+// sets), and what only a definition says.
 type Definition struct {
-	Name string
+	// StartSpec's PIDFile is absolute, its Env sorted by key, and its
+	// StopSchedule's zero value means the default, TERM/10/KILL/5.
+	controller.StartSpec
 	// File is the definition file's path.
 	File        string
 	Description string
-	Program     string
-	Args        []string
-	// PIDFile is absolute. DefaultPIDFile is set when the file gave none:
-	// its directory is then daemonctl's to create.
-	PIDFile        string
+	// DefaultPIDFile is set when the file gave no pidfile: its directory
+	// is then daemonctl's to create.
 	DefaultPIDFile bool
-	User, Group    string
-	Chdir          string
-	Umask          *uint32
-	Nice           *int
-	// Env holds KEY=VALUE entries, sorted by key.
-	Env            []string
-	ClearEnv       bool
-	Stdout, Stderr string
-	// StopSchedule's zero value means the default, TERM/10/KILL/5.
-	StopSchedule signals.Schedule
-	ReloadSignal unix.Signal
-	Wait         time.Duration
-	Notify       bool
-	// Timeout is the notify timeout; 0 means the controller's default.
-	Timeout       time.Duration
-	KeepOnTimeout bool
-	NotifySocket  string
-	Init          InitInfo
+	ReloadSignal   unix.Signal
+	Init           InitInfo
 	// doc is the file's text, parsed again for key lines only when a
 	// problem needs one (most loads find none: the table loads every file).
 	doc   []byte
@@ -250,7 +233,7 @@ func (s *Set) Names() []string {
 // it is a symbolic link, whose way to the file it names must be checked.
 func loadFile(path string, link bool, runDir string, runDirErr error) (*Definition, []*Problem) {
 	name := strings.TrimSuffix(filepath.Base(path), Ext)
-	d := &Definition{Name: name, File: path}
+	d := &Definition{StartSpec: controller.StartSpec{Name: name}, File: path}
 	if !ValidName(name) {
 		return nil, []*Problem{d.problem("", "%q is not a service name (letters, digits and . _ @ -, not starting with a symbol): rename the file", name)}
 	}
@@ -489,7 +472,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			bad(key, "%q is a relative path: give an absolute one", path)
 		}
 	}
-	d.User, d.Group, d.Chdir = f.User, f.Group, f.Chdir
+	d.User, d.Group, d.Dir = f.User, f.Group, f.Chdir
 	d.Stdout, d.Stderr, d.NotifySocket = f.Stdout, f.Stderr, f.NotifySocket
 	if f.Umask != nil {
 		m := f.Umask.mask
@@ -530,7 +513,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	}
 	d.Notify = f.Notify
 	if f.Timeout != nil {
-		d.Timeout = f.Timeout.d
+		d.NotifyTimeout = f.Timeout.d
 	}
 	if f.KeepOnTimeout != nil {
 		d.KeepOnTimeout = *f.KeepOnTimeout
@@ -562,31 +545,6 @@ func orDefault(s *string, def string) string {
 		return def
 	}
 	return *s
-}
-
-// StartSpec is the controller's start specification for d.
-func (d *Definition) StartSpec() controller.StartSpec {
-	return controller.StartSpec{
-		PIDFile:       d.PIDFile,
-		Name:          d.Name,
-		Program:       d.Program,
-		Args:          slices.Clone(d.Args),
-		Dir:           d.Chdir,
-		Umask:         d.Umask,
-		User:          d.User,
-		Group:         d.Group,
-		Env:           slices.Clone(d.Env),
-		ClearEnv:      d.ClearEnv,
-		Stdout:        d.Stdout,
-		Stderr:        d.Stderr,
-		Nice:          d.Nice,
-		Wait:          d.Wait,
-		Notify:        d.Notify,
-		NotifyTimeout: d.Timeout,
-		KeepOnTimeout: d.KeepOnTimeout,
-		NotifySocket:  d.NotifySocket,
-		StopSchedule:  d.StopSchedule,
-	}
 }
 
 // StopSpec is the controller's stop specification for d.

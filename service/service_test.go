@@ -103,14 +103,14 @@ func TestLoadComplete(t *testing.T) {
 	if d.ReloadSignal != unix.SIGUSR2 || d.StopSchedule.OrDefault().String() != "QUIT/30/KILL/5" {
 		t.Errorf("reload %v stop %v", d.ReloadSignal, d.StopSchedule.OrDefault())
 	}
-	if !d.Notify || d.Timeout != 20*time.Second || !d.KeepOnTimeout {
-		t.Errorf("notify %v timeout %v keep %v", d.Notify, d.Timeout, d.KeepOnTimeout)
+	if !d.Notify || d.NotifyTimeout != 20*time.Second || !d.KeepOnTimeout {
+		t.Errorf("notify %v timeout %v keep %v", d.Notify, d.NotifyTimeout, d.KeepOnTimeout)
 	}
 	want := InitInfo{RequiredStart: "$network", RequiredStop: "$remote_fs $syslog", DefaultStart: "3 5", DefaultStop: "0 1 6"}
 	if d.Init != want {
 		t.Errorf("init %+v, want %+v", d.Init, want)
 	}
-	spec := d.StartSpec()
+	spec := d.StartSpec
 	if spec.Name != "web" || spec.PIDFile != d.PIDFile || spec.Dir != "/tmp" || spec.User != "root" || spec.NotifyTimeout != 20*time.Second || spec.StopSchedule.String() != "QUIT/30/KILL/5" {
 		t.Errorf("start spec %+v", spec)
 	}
@@ -370,7 +370,7 @@ func TestCheck(t *testing.T) {
 
 func TestPreparePIDDir(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "daemonctl")
-	d := &Definition{Name: "web", PIDFile: filepath.Join(run, "web.pid"), DefaultPIDFile: true}
+	d := &Definition{StartSpec: controller.StartSpec{Name: "web", PIDFile: filepath.Join(run, "web.pid")}, DefaultPIDFile: true}
 	old := unix.Umask(0o077)
 	defer unix.Umask(old)
 	for range 2 {
@@ -382,7 +382,7 @@ func TestPreparePIDDir(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o755 {
 		t.Fatalf("pidfile directory: %v, %v", st.Mode(), err)
 	}
-	given := &Definition{Name: "x", PIDFile: filepath.Join(t.TempDir(), "no", "x.pid")}
+	given := &Definition{StartSpec: controller.StartSpec{Name: "x", PIDFile: filepath.Join(t.TempDir(), "no", "x.pid")}}
 	if err := given.PreparePIDDir(); err != nil {
 		t.Fatal(err)
 	}
