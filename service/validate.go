@@ -1,0 +1,157 @@
+package service
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Validating: a decoded file's values are checked and turned into a
+// Definition. What a start needs beyond the file (the program installed,
+// the user existing) is Check's (check.go), so that a service whose
+// program was removed can still be stopped.
+
+// problem makes a problem of d's file at key's line.
+func (d *Definition) problem(key, format string, args ...any) *Problem {
+	return &Problem{Service: d.Name, File: d.File, Line: d.line(key), Key: key, Msg: fmt.Sprintf(format, args...), Kind: ErrNotConfigured}
+}
+
+// line is the line key is set on, 0 when it is not.
+func (d *Definition) line(key string) int {
+	if d.lines == nil && d.doc != nil {
+		d.lines, _ = keyLines(d.doc)
+	}
+	return d.lines[key]
+}
+
+// fill validates the decoded file and fills d from it.
+func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
+	var problems []*Problem
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, d.problem(key, format, args...))
+	}
+	// A NUL byte ends a C string: the kernel would refuse it in a path, an
+	// argument or the environment ("invalid argument", at start), and an
+	// init script would carry it. Refused here, so check catches it.
+	strs := f.strings()
+	for _, key := range slices.Sorted(maps.Keys(strs)) {
+		if strings.Contains(strs[key], "\x00") {
+			bad(key, "holds a NUL byte (\\u0000), which daemonctl cannot pass on: remove it")
+		}
+	}
+	for i, a := range f.Args {
+		if strings.Contains(a, "\x00") {
+			bad("args", "element %d of %d holds a NUL byte (\\u0000), which no argument can carry: remove it", i+1, len(f.Args))
+		}
+	}
+	switch {
+	case f.Program == nil:
+		bad("program", "missing: say what to run, like program = \"/usr/sbin/%s\"", d.Name)
+	case *f.Program == "":
+		bad("program", "is empty: say what to run, like program = \"/usr/sbin/%s\"", d.Name)
+	case strings.Contains(*f.Program, "/") && !filepath.IsAbs(*f.Program):
+		bad("program", "%q is a relative path: give an absolute path, or a bare name looked up on PATH", *f.Program)
+	default:
+		d.Program = *f.Program
+	}
+	d.Args = f.Args
+	d.Description = f.Description
+	if strings.ContainsAny(d.Description, "\n\r") {
+		bad("description", "must be one line")
+	}
+	switch {
+	case f.PIDFile != nil && !filepath.IsAbs(*f.PIDFile):
+		bad("pidfile", "%q is a relative path: give an absolute one, like \"/run/%s.pid\"", *f.PIDFile, d.Name)
+	case f.PIDFile != nil && strings.HasSuffix(*f.PIDFile, "/"):
+		bad("pidfile", "%q names a directory: give a file, like %q", *f.PIDFile, filepath.Join(*f.PIDFile, d.Name+".pid"))
+	case f.PIDFile != nil:
+		d.PIDFile = filepath.Clean(*f.PIDFile)
+	case runDirErr != nil:
+		bad("pidfile", "not given, and there is no default: %v; set pidfile = \"/path/to/%s.pid\"", runDirErr, d.Name)
+	default:
+		d.PIDFile = filepath.Join(runDir, d.Name+".pid")
+		d.DefaultPIDFile = true
+	}
+	for key, path := range map[string]string{"chdir": f.Chdir, "stdout": f.Stdout, "stderr": f.Stderr, "notify-socket": f.NotifySocket} {
+		if path != "" && !filepath.IsAbs(path) {
+			bad(key, "%q is a relative path: give an absolute one", path)
+		}
+	}
+	d.User, d.Group, d.Dir = f.User, f.Group, f.Chdir
+	d.Stdout, d.Stderr, d.NotifySocket = f.Stdout, f.Stderr, f.NotifySocket
+	if f.Umask != nil {
+		m := f.Umask.mask
+		d.Umask = &m
+	}
+	if f.Nice != nil {
+		if *f.Nice < -20 || *f.Nice > 19 {
+			bad("nice", "%d is out of range: give -20 (highest priority) to 19 (lowest)", *f.Nice)
+		}
+		n := *f.Nice
+		d.Nice = &n
+	}
+	for _, key := range slices.Sorted(maps.Keys(f.Env)) {
+		if key == "" || strings.ContainsAny(key, "=\x00") {
+			line := "env." + key
+			if d.line(line) == 0 {
+				line = "env"
+			}
+			bad(line, "%q is not an environment variable name", key)
+			continue
+		}
+		if strings.Contains(f.Env[key], "\x00") {
+			bad("env."+key, "the value holds a NUL byte (\\u0000), which no environment can carry: remove it")
+			continue
+		}
+		d.Env = append(d.Env, key+"="+f.Env[key])
+	}
+	d.ClearEnv = f.ClearEnv
+	if f.StopSchedule != nil {
+		d.StopSchedule = f.StopSchedule.sched
+	}
+	d.ReloadSignal = unix.SIGHUP
+	if f.ReloadSignal != nil {
+		d.ReloadSignal = f.ReloadSignal.sig
+	}
+	if f.Wait != nil {
+		d.Wait = f.Wait.d
+	}
+	d.Notify = f.Notify
+	if f.Timeout != nil {
+		d.NotifyTimeout = f.Timeout.d
+	}
+	if f.KeepOnTimeout != nil {
+		d.KeepOnTimeout = *f.KeepOnTimeout
+	}
+	if !d.Notify {
+		for key, set := range map[string]bool{"timeout": f.Timeout != nil, "keep-on-timeout": f.KeepOnTimeout != nil, "notify-socket": f.NotifySocket != ""} {
+			if set {
+				bad(key, "applies only with notify = true")
+			}
+		}
+	}
+	d.Init = InitInfo{
+		RequiredStart: orDefault(f.Init.RequiredStart, "$remote_fs $syslog"),
+		RequiredStop:  orDefault(f.Init.RequiredStop, "$remote_fs $syslog"),
+		DefaultStart:  orDefault(f.Init.DefaultStart, "2 3 4 5"),
+		DefaultStop:   orDefault(f.Init.DefaultStop, "0 1 6"),
+	}
+	for key, v := range map[string]string{"init.required-start": d.Init.RequiredStart, "init.required-stop": d.Init.RequiredStop, "init.default-start": d.Init.DefaultStart, "init.default-stop": d.Init.DefaultStop} {
+		if strings.ContainsAny(v, "\n\r") {
+			bad(key, "must be one line")
+		}
+	}
+	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
+	return problems
+}
+
+func orDefault(s *string, def string) string {
+	if s == nil {
+		return def
+	}
+	return *s
+}
