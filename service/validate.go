@@ -28,15 +28,33 @@ func (d *Definition) line(key string) int {
 	return d.lines[key]
 }
 
-// fill validates the decoded file and fills d from it.
+// report records a problem at a key of the file being validated.
+type report func(key, format string, args ...any)
+
+// fill validates the decoded file and fills d from it, part by part; the
+// problems come sorted by line.
 func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	var problems []*Problem
 	bad := func(key, format string, args ...any) {
 		problems = append(problems, d.problem(key, format, args...))
 	}
-	// A NUL byte ends a C string: the kernel would refuse it in a path, an
-	// argument or the environment ("invalid argument", at start), and an
-	// init script would carry it. Refused here, so check catches it.
+	noNULs(f, bad)
+	d.fillProgram(f, bad)
+	d.fillPIDFile(f, runDir, runDirErr, bad)
+	d.fillProcess(f, bad)
+	d.fillEnv(f, bad)
+	d.fillSignals(f)
+	d.fillReadiness(f, bad)
+	d.fillInit(f, bad)
+	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
+	return problems
+}
+
+// noNULs refuses a NUL byte in any string: it ends a C string, so the
+// kernel would refuse it in a path, an argument or the environment
+// ("invalid argument", at start), and an init script would carry it.
+// Refused here, so check catches it.
+func noNULs(f *file, bad report) {
 	strs := f.strings()
 	for _, key := range slices.Sorted(maps.Keys(strs)) {
 		if strings.Contains(strs[key], "\x00") {
@@ -48,6 +66,10 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			bad("args", "element %d of %d holds a NUL byte (\\u0000), which no argument can carry: remove it", i+1, len(f.Args))
 		}
 	}
+}
+
+// fillProgram takes what to run: program, args, description.
+func (d *Definition) fillProgram(f *file, bad report) {
 	switch {
 	case f.Program == nil:
 		bad("program", "missing: say what to run, like program = \"/usr/sbin/%s\"", d.Name)
@@ -63,6 +85,10 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	if strings.ContainsAny(d.Description, "\n\r") {
 		bad("description", "must be one line")
 	}
+}
+
+// fillPIDFile takes the pidfile, or the default one in runDir.
+func (d *Definition) fillPIDFile(f *file, runDir string, runDirErr error, bad report) {
 	switch {
 	case f.PIDFile != nil && !filepath.IsAbs(*f.PIDFile):
 		bad("pidfile", "%q is a relative path: give an absolute one, like \"/run/%s.pid\"", *f.PIDFile, d.Name)
@@ -76,6 +102,11 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 		d.PIDFile = filepath.Join(runDir, d.Name+".pid")
 		d.DefaultPIDFile = true
 	}
+}
+
+// fillProcess takes how the daemon runs: user, group, directory, output
+// files, umask and nice level.
+func (d *Definition) fillProcess(f *file, bad report) {
 	for key, path := range map[string]string{"chdir": f.Chdir, "stdout": f.Stdout, "stderr": f.Stderr, "notify-socket": f.NotifySocket} {
 		if path != "" && !filepath.IsAbs(path) {
 			bad(key, "%q is a relative path: give an absolute one", path)
@@ -94,6 +125,10 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 		n := *f.Nice
 		d.Nice = &n
 	}
+}
+
+// fillEnv takes the [env] table, sorted by key, and clear-env.
+func (d *Definition) fillEnv(f *file, bad report) {
 	for _, key := range slices.Sorted(maps.Keys(f.Env)) {
 		if key == "" || strings.ContainsAny(key, "=\x00") {
 			line := "env." + key
@@ -110,6 +145,11 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 		d.Env = append(d.Env, key+"="+f.Env[key])
 	}
 	d.ClearEnv = f.ClearEnv
+}
+
+// fillSignals takes the stop schedule and the reload signal (their types
+// checked them as they were decoded).
+func (d *Definition) fillSignals(f *file) {
 	if f.StopSchedule != nil {
 		d.StopSchedule = f.StopSchedule.sched
 	}
@@ -117,6 +157,11 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	if f.ReloadSignal != nil {
 		d.ReloadSignal = f.ReloadSignal.sig
 	}
+}
+
+// fillReadiness takes how a start waits: wait, and notify with its
+// timeout, keep-on-timeout and socket, which apply only with it.
+func (d *Definition) fillReadiness(f *file, bad report) {
 	if f.Wait != nil {
 		d.Wait = f.Wait.d
 	}
@@ -134,6 +179,10 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			}
 		}
 	}
+}
+
+// fillInit takes the init script's header, one line per value.
+func (d *Definition) fillInit(f *file, bad report) {
 	d.Init = InitInfo{
 		RequiredStart: orDefault(f.Init.RequiredStart, "$remote_fs $syslog"),
 		RequiredStop:  orDefault(f.Init.RequiredStop, "$remote_fs $syslog"),
@@ -145,8 +194,6 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 			bad(key, "must be one line")
 		}
 	}
-	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
-	return problems
 }
 
 func orDefault(s *string, def string) string {
