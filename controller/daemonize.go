@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/daemonctl/daemonctl/internal/sdnotify"
 	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/process"
-	"github.com/daemonctl/daemonctl/signals"
 )
 
 // Options configure Daemonize. The zero value of each optional field means
@@ -180,7 +178,7 @@ func adopt(marker, path string, opts Options) (*Daemon, error) {
 	// before the parent hears READY=1: this descriptor is read-only.
 	d := &Daemon{PID: os.Getpid(), file: f}
 	if !userNotifies {
-		if err := d.Ready(); err != nil {
+		if err := Ready(); err != nil {
 			return nil, err
 		}
 	}
@@ -205,9 +203,6 @@ func Ready() error {
 	return nil
 }
 
-// Ready is the package-level Ready, for a Daemon.
-func (d *Daemon) Ready() error { return Ready() }
-
 // Release removes the pidfile (if it still names the locked inode) and
 // closes the lock descriptor. Defer it in the daemon. In the parent it
 // does nothing.
@@ -218,13 +213,6 @@ func (d *Daemon) Release() error {
 	f := d.file
 	d.file = nil
 	return f.Release()
-}
-
-// StopContext returns a context cancelled when the daemon receives
-// SIGTERM or SIGINT, the signals "daemonctl stop" sends first, so main can
-// return and run its deferred Release. Call stop to stop listening.
-func (d *Daemon) StopContext(parent context.Context) (ctx context.Context, stop context.CancelFunc) {
-	return signals.StopContext(parent)
 }
 
 // AlreadyRunningError is Daemonize's error when another instance runs.

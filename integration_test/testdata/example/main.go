@@ -71,7 +71,7 @@ func main() {
 
 	log.Printf("up as pid %d", d.PID)
 	if *notify {
-		if err := d.Ready(); err != nil {
+		if err := controller.Ready(); err != nil {
 			log.Printf("ready: %v", err)
 		}
 	}
