@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -24,9 +23,8 @@ import (
 // This file holds the CLI tests (--help, --version, usage errors) and the
 // helpers the subcommand tests (start_test.go, stop_test.go, ...) share.
 
-// eventTimeout bounds every wait for an event (a file, an exit) so a broken
-// daemonctl fails the test instead of hanging it; it is not a speed claim.
-const eventTimeout = 10 * time.Second
+// eventTimeout bounds every wait for an event (h.EventTimeout).
+const eventTimeout = h.EventTimeout
 
 // daemonInfo is the part of testdaemon's -info-file the tests read.
 type daemonInfo struct {
@@ -172,32 +170,6 @@ func killDaemon(t *testing.T, pid, pidfd int) {
 	}
 }
 
-// holdsFlock reports whether pid has a descriptor on path's inode whose
-// fdinfo shows a FLOCK: the kernel's own word that pid is a lock holder.
-func holdsFlock(t *testing.T, pid int, path string) bool {
-	t.Helper()
-	var want unix.Stat_t
-	if err := unix.Stat(path, &want); err != nil {
-		t.Fatalf("stat %s: %v", path, err)
-	}
-	dir := fmt.Sprintf("/proc/%d", pid)
-	fds, err := os.ReadDir(dir + "/fd")
-	if err != nil {
-		return false
-	}
-	for _, fd := range fds {
-		var st unix.Stat_t
-		if unix.Stat(dir+"/fd/"+fd.Name(), &st) != nil || st.Dev != want.Dev || st.Ino != want.Ino {
-			continue
-		}
-		info, err := os.ReadFile(dir + "/fdinfo/" + fd.Name())
-		if err == nil && bytes.Contains(info, []byte(" FLOCK ")) {
-			return true
-		}
-	}
-	return false
-}
-
 // processesWithArg lists the live processes one of whose arguments
 // contains marker (a path unique to the test): how a test sees whether a
 // daemon was started at all.
@@ -208,16 +180,14 @@ func processesWithArg(t *testing.T, marker string) []int {
 	})
 }
 
-// procStat returns a process's parent and session from /proc/PID/stat.
+// procStat returns a process's parent and session, failing the test when
+// it is gone.
 func procStat(t *testing.T, pid int) (ppid, sid int) {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	_, ppid, sid, err := h.ProcStat(pid)
 	if err != nil {
 		t.Fatalf("pid %d: %v", pid, err)
 	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	ppid, _ = strconv.Atoi(f[1])
-	sid, _ = strconv.Atoi(f[3])
 	return ppid, sid
 }
 

@@ -31,10 +31,6 @@ import (
 // it writes its PID to FILE and blocks until FILE.resume, a FIFO, is
 // opened and closed.
 
-// faultWait bounds every wait for an event in these tests; reaching it is
-// a failure, never a measurement.
-const faultWait = 10 * time.Second
-
 // pausedStart is a "daemonctl start" whose launcher stage is paused.
 type pausedStart struct {
 	stage, stageFD   int // the launcher stage and its pidfd
@@ -57,7 +53,7 @@ func startPaused(t *testing.T, pidfile, step string, daemonArgs ...string) *paus
 	env := []string{"DAEMONCTL_TEST_PAUSE=" + step + ":" + pauseFile}
 	args := append([]string{"start", "-p", pidfile, "--", h.TestDaemon}, daemonArgs...)
 	go func() { p.done <- h.RunEnv(t, env, args...) }()
-	if !h.WaitFileFunc(t, pauseFile, faultWait, func(b []byte) bool { return bytes.HasSuffix(b, []byte("\n")) }) {
+	if !h.WaitFileFunc(t, pauseFile, eventTimeout, func(b []byte) bool { return bytes.HasSuffix(b, []byte("\n")) }) {
 		t.Fatalf("the launcher stage never paused at %s", step)
 	}
 	p.stage = h.ReadPID(t, pauseFile)
@@ -87,7 +83,7 @@ func killPidfd(t *testing.T, fd int, what string) {
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		t.Fatalf("SIGKILL %s: %v", what, err)
 	}
-	if !h.WaitExit(fd, faultWait) {
+	if !h.WaitExit(fd, eventTimeout) {
 		t.Fatalf("%s survived SIGKILL", what)
 	}
 }
@@ -103,7 +99,7 @@ func (p *pausedStart) continueStage(t *testing.T) {
 		t.Fatalf("open %s: %v", p.resume, err)
 	}
 	f.Close()
-	if !h.WaitExit(p.stageFD, faultWait) {
+	if !h.WaitExit(p.stageFD, eventTimeout) {
 		t.Fatal("the launcher stage did not finish after it was resumed")
 	}
 }
@@ -113,7 +109,7 @@ func (p *pausedStart) result(t *testing.T) h.Result {
 	select {
 	case r := <-p.done:
 		return r
-	case <-time.After(faultWait):
+	case <-time.After(eventTimeout):
 		t.Fatal("daemonctl start did not return")
 	}
 	return h.Result{}
@@ -171,7 +167,7 @@ func settledHolders(t testing.TB, pidfile string) []int {
 			unix.Close(fd)
 			continue
 		}
-		if !h.WaitExit(fd, faultWait) {
+		if !h.WaitExit(fd, eventTimeout) {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 			t.Errorf("process %d (%q), not a test daemon, still holds %s", pid, cmdline, pidfile)
 		}
@@ -423,7 +419,7 @@ func TestFaultStopKilledMidSchedule(t *testing.T) {
 	}
 	stopArgs := []string{"-p", pidfile, "--retry", "TERM/30/KILL/5"}
 	done := stopInBackground(t, stopArgs...)
-	if !h.WaitFileFunc(t, termFile, faultWait, func(b []byte) bool { return bytes.HasPrefix(b, []byte("TERM ")) }) {
+	if !h.WaitFileFunc(t, termFile, eventTimeout, func(b []byte) bool { return bytes.HasPrefix(b, []byte("TERM ")) }) {
 		t.Fatal("the daemon never received TERM")
 	}
 	killPidfd(t, ownChild(t, append([]string{h.Daemonctl, "stop"}, stopArgs...)...), "daemonctl stop")
@@ -445,7 +441,7 @@ func TestFaultStopKilledMidSchedule(t *testing.T) {
 	}
 	// A second stop finishes the job.
 	h.Expect(t, h.Run(t, "stop", "-p", pidfile, "--retry", "TERM/0.1/KILL/5"), 0)
-	if !h.WaitExit(d.PIDFD, faultWait) {
+	if !h.WaitExit(d.PIDFD, eventTimeout) {
 		t.Fatal("the daemon survived the second stop")
 	}
 	assertGone(t, pidfile, termFile)
@@ -474,7 +470,7 @@ func TestFaultStopKilledWhileOrphansLinger(t *testing.T) {
 	}
 	stopArgs := []string{"-p", pidfile, "--retry", "TERM/30/KILL/5"}
 	done := stopInBackground(t, stopArgs...)
-	if !h.WaitExit(d.PIDFD, faultWait) {
+	if !h.WaitExit(d.PIDFD, eventTimeout) {
 		t.Fatal("the main process did not exit on TERM")
 	}
 	killPidfd(t, ownChild(t, append([]string{h.Daemonctl, "stop"}, stopArgs...)...), "daemonctl stop")
@@ -493,7 +489,7 @@ func TestFaultStopKilledWhileOrphansLinger(t *testing.T) {
 	h.Expect(t, h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon), 1)
 	h.Expect(t, h.Run(t, "stop", "-p", pidfile, "--retry", "TERM/0.1/KILL/5"), 0)
 	for i, fd := range childFDs {
-		if !h.WaitExit(fd, faultWait) {
+		if !h.WaitExit(fd, eventTimeout) {
 			t.Fatalf("child %d survived the second stop", children[i])
 		}
 	}
@@ -527,7 +523,7 @@ func TestFaultDaemonDiesBeforeCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	if !h.WaitExit(fd, faultWait) {
+	if !h.WaitExit(fd, eventTimeout) {
 		t.Fatal("the daemon did not exit")
 	}
 	p.continueStage(t)

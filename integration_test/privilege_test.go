@@ -147,19 +147,6 @@ func assertFileUntouched(t *testing.T, path string, before fileState) {
 	}
 }
 
-func assertOneLine(t *testing.T, r h.Result, mentions ...string) {
-	t.Helper()
-	msg := strings.TrimRight(r.Stderr(), "\n")
-	if msg == "" || strings.Contains(msg, "\n") {
-		t.Fatalf("want a one-line error, got %q", r.Stderr())
-	}
-	for _, m := range mentions {
-		if !strings.Contains(msg, m) {
-			t.Fatalf("error %q does not mention %q", msg, m)
-		}
-	}
-}
-
 func TestPrivStopSignalRootDaemon(t *testing.T) {
 	p := asUnprivileged(t)
 	pidfile := filepath.Join(p.dir, "web.pid")
@@ -186,7 +173,7 @@ func TestPrivStopSignalRootDaemon(t *testing.T) {
 	} {
 		r := p.run(t, args...)
 		h.Expect(t, r, 4)
-		assertOneLine(t, r, pid, "not permitted")
+		assertOneLineError(t, r, pid, "not permitted")
 		if h.Exited(d.PIDFD) {
 			t.Fatalf("daemonctl %v as nobody killed root's daemon", args)
 		}
@@ -256,7 +243,7 @@ func TestPrivWorldWritableDirOtherOwner(t *testing.T) {
 			marker := tc.pidfile + ".ready"
 			r := tc.run(t, "start", "-p", tc.pidfile, "--", tc.daemon, "-ready-file", marker)
 			h.Expect(t, r, tc.code)
-			assertOneLine(t, r, tc.pidfile, tc.why)
+			assertOneLineError(t, r, tc.pidfile, tc.why)
 			if pids := testDaemons(t, marker); len(pids) > 0 {
 				t.Fatalf("start refused, yet daemons %v run", pids)
 			}
@@ -317,7 +304,7 @@ func TestPrivLinksRefused(t *testing.T) {
 				marker := link + ".ready"
 				r := tc.run(t, "start", "-p", link, "--", tc.prog, "-ready-file", marker)
 				h.Expect(t, r, 1)
-				assertOneLine(t, r, link)
+				assertOneLineError(t, r, link)
 				if pids := testDaemons(t, marker); len(pids) > 0 {
 					t.Fatalf("start refused, yet daemons %v run", pids)
 				}
@@ -325,7 +312,7 @@ func TestPrivLinksRefused(t *testing.T) {
 				if r.Code() == 0 {
 					t.Fatalf("stop through a link succeeded: %s", r)
 				}
-				assertOneLine(t, r, link)
+				assertOneLineError(t, r, link)
 				// Reading through a hard link is harmless; a symlink is
 				// not even read.
 				if r := tc.run(t, "status", "-p", link); link == symlink && r.Code() != 4 {
@@ -346,7 +333,7 @@ func TestPrivUserNeedsRoot(t *testing.T) {
 		args := append(append([]string{"start", "-p", pidfile}, flags...), "--", p.daemon, "-ready-file", marker)
 		r := p.run(t, args...)
 		h.Expect(t, r, 4) // LSB "no privilege", as for a defined service's user
-		assertOneLine(t, r, "root")
+		assertOneLineError(t, r, "root")
 		if _, err := os.Lstat(pidfile); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("refused start %v created %s", flags, pidfile)
 		}

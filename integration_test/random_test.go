@@ -201,7 +201,7 @@ func newRandomWorld(t *testing.T, pidfiles, hostilePidfiles, canaries int) *rand
 			t.Fatal(err)
 		}
 		c := randomCanary{pid: cmd.Process.Pid, pidfd: h.Watch(t, cmd.Process.Pid), signals: signals}
-		if !h.WaitFile(t, ready, faultWait) {
+		if !h.WaitFile(t, ready, eventTimeout) {
 			t.Fatalf("canary %d never became ready", c.pid)
 		}
 		info, err := process.Get(c.pid)
@@ -669,7 +669,7 @@ func exitsSoon(pid int) bool {
 		return errors.Is(err, unix.ESRCH)
 	}
 	defer unix.Close(fd)
-	return h.WaitExit(fd, faultWait)
+	return h.WaitExit(fd, eventTimeout)
 }
 
 // checkNamed checks that a PID daemonctl named for pidfile is, if still

@@ -33,7 +33,7 @@ func TestRestartRunning(t *testing.T) {
 	if !h.WaitFile(t, ready, eventTimeout) {
 		t.Fatal("new daemon never became ready")
 	}
-	if !holdsFlock(t, pid, pidfile) {
+	if !h.HoldsFlock(t, pid, pidfile) {
 		t.Fatalf("new daemon %d does not hold the lock", pid)
 	}
 	r = h.Run(t, "status", "-p", pidfile)
@@ -60,7 +60,7 @@ func TestRestartNotRunning(t *testing.T) {
 	second := h.ReadPID(t, pidfile)
 	h.Watch(t, second)
 	assertStdout(t, r, fmt.Sprintf("web: started (pid %d)", second))
-	if !holdsFlock(t, second, pidfile) {
+	if !h.HoldsFlock(t, second, pidfile) {
 		t.Fatal("restarted daemon does not hold the lock")
 	}
 }

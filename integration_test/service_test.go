@@ -99,7 +99,7 @@ func TestServiceLifecycle(t *testing.T) {
 	r := s.run(t, "start", "web")
 	pid, fd := s.started(t, r, "web")
 	assertStdout(t, r, fmt.Sprintf("web: started (pid %d)", pid))
-	if !holdsFlock(t, pid, s.pidfile("web")) {
+	if !h.HoldsFlock(t, pid, s.pidfile("web")) {
 		t.Fatalf("pid %d does not hold the lock on %s", pid, s.pidfile("web"))
 	}
 

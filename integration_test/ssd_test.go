@@ -250,7 +250,7 @@ func TestSSDLocksOwnPidfile(t *testing.T) {
 	eachSSD(t, func(s *ssdRun) {
 		pidfile := s.path("crond.pid")
 		pid, fd := s.startForking(pidfile, "-lock-pidfile")
-		if h.Exited(fd) || !holdsFlock(s.t, pid, pidfile) {
+		if h.Exited(fd) || !h.HoldsFlock(s.t, pid, pidfile) {
 			s.t.Fatalf("the daemon %d died or does not hold its own lock", pid)
 		}
 		s.expect(0, "--status", "--pidfile", pidfile, "--name", "testdaemon")

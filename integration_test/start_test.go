@@ -41,7 +41,7 @@ func TestStartDetaches(t *testing.T) {
 	if sid == pid || in.SID == pid {
 		t.Fatalf("daemon %d leads its session: it could acquire a terminal", pid)
 	}
-	if mySID, _ := procStat(t, os.Getpid()); sid == mySID {
+	if _, mySID := procStat(t, os.Getpid()); sid == mySID {
 		t.Fatalf("daemon %d is still in the caller's session %d", pid, sid)
 	}
 	if ppid != os.Getpid() {
@@ -73,7 +73,7 @@ func TestStartDetaches(t *testing.T) {
 	if !h.Locked(t, pidfile) {
 		t.Fatal("pidfile is not locked")
 	}
-	if !holdsFlock(t, pid, pidfile) {
+	if !h.HoldsFlock(t, pid, pidfile) {
 		t.Fatalf("daemon %d does not hold the pidfile's flock", pid)
 	}
 	var lockFDs int
@@ -162,7 +162,7 @@ func TestStartResolvesPATH(t *testing.T) {
 	if exe != sleep {
 		t.Fatalf("pid %d runs %s, want %s", pid, exe, sleep)
 	}
-	if !holdsFlock(t, pid, pidfile) {
+	if !h.HoldsFlock(t, pid, pidfile) {
 		t.Fatalf("sleep %d does not hold the lock", pid)
 	}
 	r := h.Run(t, "status", "-p", pidfile)
@@ -208,7 +208,7 @@ func TestStartAlreadyRunning(t *testing.T) {
 		t.Fatalf("a second daemon was started: %v", pids)
 	}
 	assertFileContents(t, pidfile, []byte(fmt.Sprintf("%d\n", d.PID)))
-	if !holdsFlock(t, d.PID, pidfile) {
+	if !h.HoldsFlock(t, d.PID, pidfile) {
 		t.Fatal("the first daemon lost its lock")
 	}
 
@@ -359,7 +359,7 @@ func TestStartUserGroup(t *testing.T) {
 		if st.Mode().Perm() != 0o644 {
 			t.Fatalf("pidfile mode %v", st.Mode().Perm())
 		}
-		if !holdsFlock(t, pid, pidfile) {
+		if !h.HoldsFlock(t, pid, pidfile) {
 			t.Fatal("the unprivileged daemon does not hold the lock")
 		}
 		h.Expect(t, h.Run(t, "status", "-p", pidfile), 0)
@@ -430,7 +430,7 @@ func TestStartConcurrent(t *testing.T) {
 		if started != 1 || len(pids) != 1 || !pids[running[0]] {
 			t.Fatalf("round %d: %d starts said started; pids named %v; daemon %d", round, started, pids, running[0])
 		}
-		if !holdsFlock(t, running[0], pidfile) || h.ReadPID(t, pidfile) != running[0] {
+		if !h.HoldsFlock(t, running[0], pidfile) || h.ReadPID(t, pidfile) != running[0] {
 			t.Fatalf("round %d: daemon %d does not hold the pidfile", round, running[0])
 		}
 		h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)

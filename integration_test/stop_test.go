@@ -103,7 +103,7 @@ func TestStopStillRunningAfterSchedule(t *testing.T) {
 		t.Fatal("daemon never got TERM")
 	}
 	assertFileContents(t, pidfile, []byte(strconv.Itoa(d.PID)+"\n"))
-	if !holdsFlock(t, d.PID, pidfile) {
+	if !h.HoldsFlock(t, d.PID, pidfile) {
 		t.Fatal("daemon lost its lock")
 	}
 	h.Expect(t, h.Run(t, "status", "-p", pidfile), 0)
@@ -133,7 +133,7 @@ func TestStopOrphanedChildren(t *testing.T) {
 	}
 	killDaemon(t, d.PID, d.PIDFD)
 	for _, c := range children {
-		if !holdsFlock(t, c, pidfile) {
+		if !h.HoldsFlock(t, c, pidfile) {
 			t.Fatalf("child %d does not hold the lock", c)
 		}
 	}

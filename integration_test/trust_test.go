@@ -794,7 +794,7 @@ func TestTrustForeignPidfile(t *testing.T) {
 			for _, run := range refusedRuns(pidfile, h.TestDaemon, marker) {
 				r := h.Run(t, run.args...)
 				h.Expect(t, r, run.code)
-				assertOneLine(t, r, pidfile)
+				assertOneLineError(t, r, pidfile)
 				if run.args[0] == "status" && !strings.Contains(r.Stderr(), "cannot vouch for pid "+itoa(c.pid)) {
 					t.Fatalf("status does not say it cannot vouch for the canary: %s", r)
 				}
@@ -923,7 +923,7 @@ func TestTrustUserDaemonTampers(t *testing.T) {
 	if err != nil || !bytes.Contains(rec[:n], []byte(" pid="+itoa(pid)+" ")) {
 		t.Fatalf("the record does not name the daemon %d: %q (%v)", pid, rec[:max(n, 0)], err)
 	}
-	if holdsFlock(t, pid, pidfile) {
+	if h.HoldsFlock(t, pid, pidfile) {
 		t.Fatal("the daemon still holds its lock after closing descriptor 3")
 	}
 	// The record vouches for the daemon without its lock.
@@ -1223,7 +1223,7 @@ func TestTrustForeignLock(t *testing.T) {
 			h.Expect(t, h.Run(t, "start", "-p", pidfile, "--", h.TestDaemon, "-ready-file", marker), 0)
 			daemon := h.ReadPID(t, pidfile)
 			h.Watch(t, daemon)
-			if !holdsFlock(t, daemon, pidfile) {
+			if !h.HoldsFlock(t, daemon, pidfile) {
 				t.Fatalf("the new daemon %d does not hold the lock on %s", daemon, pidfile)
 			}
 			h.Expect(t, h.Run(t, "status", "-p", pidfile), 0)

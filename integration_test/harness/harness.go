@@ -48,6 +48,11 @@ var (
 	StartStopDaemon string
 )
 
+// EventTimeout bounds every wait for an event (a file, an exit, a lock)
+// so that a broken daemonctl fails the test instead of hanging it; it is
+// not a speed claim.
+const EventTimeout = 10 * time.Second
+
 // children guards the set of PIDs that exec.Cmd owns, so the reaper never
 // steals their exit status.
 var children = struct {
@@ -160,8 +165,7 @@ func reapZombies() {
 		if children.managed[pid] {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if i := bytes.LastIndexByte(stat, ')'); err == nil && i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+		if state, _, _, err := ProcStat(pid); err == nil && state == 'Z' {
 			var ws unix.WaitStatus
 			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		}
@@ -389,7 +393,7 @@ func StartDaemon(t testing.TB, pidfile string, startFlags []string, daemonFlags 
 	Expect(t, r, 0)
 	pid := ReadPID(t, pidfile)
 	d := &Daemon{PIDFile: pidfile, PID: pid, PIDFD: Watch(t, pid), Ready: ready, Dir: dir}
-	if !WaitFile(t, ready, 10*time.Second) {
+	if !WaitFile(t, ready, EventTimeout) {
 		t.Fatalf("daemon %d never wrote %s", pid, ready)
 	}
 	return d
@@ -465,4 +469,48 @@ func Processes(t testing.TB, match func(args []string) bool) []int {
 		}
 	}
 	return pids
+}
+
+// ProcStat returns a process's state (R, S, Z, ...), parent and session
+// from /proc/PID/stat; an error once it is gone and reaped.
+func ProcStat(pid int) (state byte, ppid, sid int, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	// The command name, in parentheses, may hold anything: the fields
+	// follow its last ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 4 || len(f[0]) != 1 {
+		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	sid, _ = strconv.Atoi(f[3])
+	return f[0][0], ppid, sid, nil
+}
+
+// HoldsFlock reports whether pid has a descriptor on path's inode whose
+// fdinfo shows a FLOCK: the kernel's own word that pid is a lock holder.
+func HoldsFlock(t testing.TB, pid int, path string) bool {
+	t.Helper()
+	var want unix.Stat_t
+	if err := unix.Stat(path, &want); err != nil {
+		t.Fatalf("stat %s: %v", path, err)
+	}
+	dir := fmt.Sprintf("/proc/%d", pid)
+	fds, err := os.ReadDir(dir + "/fd")
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		var st unix.Stat_t
+		if unix.Stat(dir+"/fd/"+fd.Name(), &st) != nil || st.Dev != want.Dev || st.Ino != want.Ino {
+			continue
+		}
+		info, err := os.ReadFile(dir + "/fdinfo/" + fd.Name())
+		if err == nil && bytes.Contains(info, []byte(" FLOCK ")) {
+			return true
+		}
+	}
+	return false
 }
