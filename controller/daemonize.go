@@ -110,7 +110,9 @@ func holdsOwnLock(path string) (bool, error) {
 // detach runs in the original process: it starts the program again as a
 // daemon through the launcher stage and waits until the daemon is up.
 func detach(path string, opts Options) (*Daemon, error) {
-	self, err := os.Executable()
+	// The daemon is this very binary, as the stage is (selfExecutable):
+	// during a package upgrade a newer one could speak another protocol.
+	self, err := selfExecutable()
 	if err != nil {
 		return nil, fmt.Errorf("daemonize: cannot find own executable: %w", err)
 	}
