@@ -1,8 +1,6 @@
 package pidfile
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -578,33 +576,14 @@ func exeMismatch(pid int, path string) string {
 	if err != nil {
 		return fmt.Sprintf("which program pid %d runs cannot be read (%v)", pid, err)
 	}
-	for _, p := range []string{path, interpreter(path)} {
+	interp, _ := process.Interpreter(path)
+	for _, p := range []string{path, interp} {
 		var st unix.Stat_t
 		if p != "" && unix.Stat(p, &st) == nil && (process.FileID{Dev: uint64(st.Dev), Ino: st.Ino}) == exe {
 			return ""
 		}
 	}
 	return fmt.Sprintf("pid %d does not run %s", pid, path)
-}
-
-// interpreter is the program a script at path names in its #! line, ""
-// for anything else.
-func interpreter(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	line, _ := bufio.NewReaderSize(f, 256).ReadSlice('\n')
-	rest, ok := bytes.CutPrefix(line, []byte("#!"))
-	if !ok {
-		return ""
-	}
-	fields := bytes.Fields(rest)
-	if len(fields) == 0 {
-		return ""
-	}
-	return string(fields[0])
 }
 
 // examineLocked decides a file whose lock the caller holds exclusively

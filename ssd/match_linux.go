@@ -1,7 +1,6 @@
 package ssd
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -99,27 +98,15 @@ func resolveProgram(path string) (*program, error) {
 // interpreter is the program a #! script at path runs ("" for anything
 // else); through env(1), the program env would find on PATH.
 func interpreter(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	line, _ := bufio.NewReaderSize(f, 256).ReadSlice('\n')
-	rest, ok := bytes.CutPrefix(line, []byte("#!"))
-	if !ok {
-		return ""
-	}
-	fields := strings.Fields(string(rest))
-	if len(fields) == 0 {
-		return ""
-	}
-	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
-		if p, err := exec.LookPath(fields[1]); err == nil {
-			return p
+	interp, arg := process.Interpreter(path)
+	if filepath.Base(interp) == "env" && arg != "" {
+		p, err := exec.LookPath(arg)
+		if err != nil {
+			return ""
 		}
-		return ""
+		return p
 	}
-	return fields[0]
+	return interp
 }
 
 // statID is the inode a path names, following symbolic links (as
