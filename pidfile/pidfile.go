@@ -198,6 +198,23 @@ func lock(path string, forWrite bool) (*File, error) {
 // errReplaced means the path named another file when it was opened again.
 var errReplaced = errors.New("replaced while opening")
 
+// reopenReadOnly opens file (at path, with status st) a second time,
+// read-only, as a new open file description (openAgain), and checks that
+// it is still the file st describes.
+func reopenReadOnly(file *os.File, path string, st *unix.Stat_t) (*os.File, error) {
+	ro, err := openAgain(file, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reopen read-only: %w", path, err)
+	}
+	var now unix.Stat_t
+	if err := unix.Fstat(int(ro.Fd()), &now); err != nil || now.Dev != st.Dev || now.Ino != st.Ino {
+		ro.Close()
+		return nil, fmt.Errorf("%s: %w", path, errReplaced)
+	}
+	_ = unix.SetNonblock(int(ro.Fd()), false)
+	return ro, nil
+}
+
 // replaceFile puts a new, locked pidfile in place of path, whose lock is
 // not the service's: a fresh file in the same directory, locked before it
 // is renamed over path. The old file keeps its lock and its locker, but
