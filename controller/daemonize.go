@@ -216,16 +216,3 @@ func (d *Daemon) Release() error {
 	d.file = nil
 	return f.Release()
 }
-
-// AlreadyRunningError is Daemonize's error when another instance runs.
-type AlreadyRunningError struct {
-	Name string
-	PID  int
-}
-
-func (e *AlreadyRunningError) Error() string {
-	return fmt.Sprintf("%s: already running (pid %d)", e.Name, e.PID)
-}
-
-// Is makes errors.Is(err, ErrAlreadyRunning) true.
-func (e *AlreadyRunningError) Is(target error) bool { return target == ErrAlreadyRunning }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/daemonctl/daemonctl/internal/errkind"
 )
@@ -59,3 +60,42 @@ var (
 	// read or does not hold a PID.
 	ErrUnknown = errors.New("status unknown")
 )
+
+// IdentityError is what keeps a daemon from running as a user or group.
+// It matches ErrNoPrivilege when only root may switch to the identity
+// (NeedsRoot), ErrUsage when the name does not exist.
+type IdentityError struct {
+	// Key is "user" or "group": the option (--user, --group), or the
+	// definition's key, at fault.
+	Key string
+	// Name is the user or group as given.
+	Name      string
+	NeedsRoot bool
+}
+
+func (e *IdentityError) Error() string {
+	if e.NeedsRoot {
+		return "--user and --group need root: run daemonctl as root, or drop them to keep your own identity"
+	}
+	return fmt.Sprintf("--%s %s: no such %s", e.Key, e.Name, e.Key)
+}
+
+func (e *IdentityError) Is(target error) bool {
+	if e.NeedsRoot {
+		return target == ErrNoPrivilege
+	}
+	return target == ErrUsage
+}
+
+// AlreadyRunningError is Daemonize's error when another instance runs.
+type AlreadyRunningError struct {
+	Name string
+	PID  int
+}
+
+func (e *AlreadyRunningError) Error() string {
+	return fmt.Sprintf("%s: already running (pid %d)", e.Name, e.PID)
+}
+
+// Is makes errors.Is(err, ErrAlreadyRunning) true.
+func (e *AlreadyRunningError) Is(target error) bool { return target == ErrAlreadyRunning }

@@ -174,32 +174,6 @@ func resolveCred(userName, groupName string) (*cred, error) {
 	return c, nil
 }
 
-// IdentityError is what keeps a daemon from running as a user or group.
-// It matches ErrNoPrivilege when only root may switch to the identity
-// (NeedsRoot), ErrUsage when the name does not exist.
-type IdentityError struct {
-	// Key is "user" or "group": the option (--user, --group), or the
-	// definition's key, at fault.
-	Key string
-	// Name is the user or group as given.
-	Name      string
-	NeedsRoot bool
-}
-
-func (e *IdentityError) Error() string {
-	if e.NeedsRoot {
-		return "--user and --group need root: run daemonctl as root, or drop them to keep your own identity"
-	}
-	return fmt.Sprintf("--%s %s: no such %s", e.Key, e.Name, e.Key)
-}
-
-func (e *IdentityError) Is(target error) bool {
-	if e.NeedsRoot {
-		return target == ErrNoPrivilege
-	}
-	return target == ErrUsage
-}
-
 // CheckIdentity reports what keeps a daemon from running as userName and
 // groupName (names or numbers; either may be ""): a name that does not
 // exist, or, once both exist, a user or group other than the caller's
