@@ -32,30 +32,43 @@ func stopProgress(w io.Writer, quiet bool) (*term.Line, func(controller.StopEven
 // (or at once, when nothing was running), by the readiness line of start
 // (when start waits for one).
 func restartProgress(w io.Writer, quiet bool, start *controller.StartSpec) (*term.Line, func(controller.StopEvent)) {
-	var mu sync.Mutex
-	var last controller.StopEvent // the latest; zero before the first
-	begin := time.Now()
-	line := term.NewLine(w, quiet, func(now time.Time) string {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case last.Signal != 0:
-			return fmt.Sprintf("stopping %s (%s): SIG%s %.1fs ago", last.Name, last.Processes(), signals.Name(last.Signal), now.Sub(last.At).Seconds())
-		case start == nil:
-			return ""
-		case last.Done:
-			return startText(*start, now.Sub(last.At))
-		}
-		return startText(*start, now.Sub(begin))
-	})
+	p := &stopStart{start: start, begin: time.Now()}
+	line := term.NewLine(w, quiet, p.text)
 	if line == nil {
 		return nil, nil
 	}
-	return line, func(ev controller.StopEvent) {
-		mu.Lock()
-		defer mu.Unlock()
-		last = ev
+	return line, p.observe
+}
+
+// stopStart is what the live line of a stop, or of a restart, shows: only
+// what the stop told it (observe), then the start's wait.
+type stopStart struct {
+	start *controller.StartSpec // nil: a stop alone
+	begin time.Time
+
+	mu   sync.Mutex
+	last controller.StopEvent // the latest; zero before the first
+}
+
+func (p *stopStart) observe(ev controller.StopEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = ev
+}
+
+// text is the line at now; "" for nothing (new) to show.
+func (p *stopStart) text(now time.Time) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch last := p.last; {
+	case last.Signal != 0:
+		return fmt.Sprintf("stopping %s (%s): SIG%s %.1fs ago", last.Name, last.Processes(), signals.Name(last.Signal), now.Sub(last.At).Seconds())
+	case p.start == nil:
+		return ""
+	case last.Done:
+		return startText(*p.start, now.Sub(last.At))
 	}
+	return startText(*p.start, now.Sub(p.begin))
 }
 
 // startProgress is the live line of a start that waits for readiness:
