@@ -70,8 +70,8 @@ func TestInspectRunning(t *testing.T) {
 	if st.Status != Running || st.PID != pid || st.Unlocked {
 		t.Fatalf("Inspect = %v pid %d unlocked %v, want running pid %d, locked", st.Status, st.PID, st.Unlocked, pid)
 	}
-	if st.Process.PID != pid || st.Process.PPID != os.Getpid() || len(st.Process.Command) == 0 || st.Process.Command[0] != "sleep" {
-		t.Errorf("Process = %+v, want the sleep child of this test", st.Process)
+	if st.Process.PID != pid || st.Process.PPID != os.Getpid() || len(st.Process.Command) == 0 || st.Process.Command[0] != "cat" {
+		t.Errorf("Process = %+v, want the cat child of this test", st.Process)
 	}
 	if st.Record == nil || st.Record.PID != pid || st.Record.Stage != os.Getpid() {
 		t.Errorf("Record = %+v, want pid %d taken by this test", st.Record, pid)
@@ -88,7 +88,7 @@ func TestInspectRunning(t *testing.T) {
 	if held, err := st.LockHeld(); !held || err != nil {
 		t.Errorf("LockHeld = %v, %v; want true", held, err)
 	}
-	// With --exec: the daemon runs sleep, not true.
+	// With --exec: the daemon runs cat, not true.
 	if st, _ := Inspect(path, WithExec(daemon.Path)); st.Status != Running {
 		t.Errorf("Inspect(WithExec(%s)) = %v, want running", daemon.Path, st.Status)
 	}
@@ -191,7 +191,7 @@ func TestInspectRunningUnlocked(t *testing.T) {
 		t.Error("Owns(daemon, its pidfd) = false")
 	}
 	if st, _ := Inspect(path, WithProgram(daemon.Path)); st.Status != Running {
-		t.Errorf("Inspect(WithProgram(sleep)) = %v, want running", st.Status)
+		t.Errorf("Inspect(WithProgram(cat)) = %v, want running", st.Status)
 	}
 	if st, _ := Inspect(path, WithProgram("/bin/true")); st.Status != Unverified {
 		t.Errorf("Inspect(WithProgram(/bin/true)) = %v, want unverified", st.Status)

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/process"
+
+	"github.com/daemonctl/daemonctl/internal/proctest"
 )
 
 // snapshot is what a failed operation must leave exactly as it was.
@@ -139,21 +141,12 @@ func startDaemon(t testing.TB, path string, inherit bool) *exec.Cmd {
 	return cmd
 }
 
-// startSleeper starts a child that sleeps, inheriting files as descriptors
-// 3, 4, ...; it is killed (through its pidfd, never by name) and reaped
-// when the test ends.
+// startSleeper starts a child that waits (cat, confirmed running; see
+// proctest.Cat), inheriting files as descriptors 3, 4, ...; it is killed
+// (through its pidfd, never by name) and reaped when the test ends.
 func startSleeper(t testing.TB, files ...*os.File) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("sleep", "100")
-	cmd.ExtraFiles = files
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd
+	return proctest.Cat(t, files, "cat")
 }
 
 func inspect(t *testing.T, path string) State {

@@ -13,24 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// startChild starts name with args, inheriting files as descriptors 3,
-// 4, ...; it is killed (through Go's own pidfd, never by name) and reaped
-// when the test ends.
-func startChild(t *testing.T, files []*os.File, name string, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.ExtraFiles = files
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd
-}
+	"github.com/daemonctl/daemonctl/internal/proctest"
+)
 
 // bootTimeFromProcStat is the boot time as /proc/stat gives it, in whole
 // seconds: an independent check on Get's arithmetic.
@@ -92,14 +77,14 @@ func TestGetSelf(t *testing.T) {
 
 func TestGetChild(t *testing.T) {
 	before := time.Now()
-	cmd := startChild(t, nil, "sleep", "100")
+	cmd := proctest.Cat(t, nil, "cat")
 	after := time.Now()
 	info, err := Get(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.PPID != os.Getpid() || !slices.Equal(info.Command, []string{"sleep", "100"}) {
-		t.Errorf("Get(child) = %+v, want sleep 100, child of %d", info, os.Getpid())
+	if info.PPID != os.Getpid() || !slices.Equal(info.Command, []string{"cat", "-"}) {
+		t.Errorf("Get(child) = %+v, want cat -, child of %d", info, os.Getpid())
 	}
 	// The kernel rounds the start time down to a clock tick; otherwise it
 	// falls between the two readings of the clock around Start.
@@ -116,15 +101,15 @@ func TestGetOddCommandName(t *testing.T) {
 	// The command name in /proc/PID/stat is whatever the executable is
 	// called, parentheses and spaces included; it must not shift the
 	// fields that follow.
-	sleep, err := exec.LookPath("sleep")
+	cat, err := exec.LookPath("cat")
 	if err != nil {
-		t.Skip("no sleep(1)")
+		t.Skip("no cat(1)")
 	}
 	odd := filepath.Join(t.TempDir(), "x) Z 1 2 (y")
-	if err := os.Symlink(sleep, odd); err != nil {
+	if err := os.Symlink(cat, odd); err != nil {
 		t.Fatal(err)
 	}
-	cmd := startChild(t, nil, odd, "100")
+	cmd := proctest.Cat(t, nil, odd)
 	info, err := Get(cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("Get: %v", err)
@@ -205,14 +190,14 @@ func TestFlockOwnership(t *testing.T) {
 	}
 	// The daemon inherits the locked descriptor; this process, which took
 	// the lock, then lets go of its copy.
-	holder := startChild(t, []*os.File{locked}, "sleep", "100")
+	holder := proctest.Cat(t, []*os.File{locked}, "cat")
 	locked.Close()
 	// Another process has the same file open, without the lock.
 	plain, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bystander := startChild(t, []*os.File{plain}, "sleep", "100")
+	bystander := proctest.Cat(t, []*os.File{plain}, "cat")
 	plain.Close()
 
 	// Every sharer of the lock shows its taker: this process.
@@ -288,8 +273,8 @@ func TestSharedFlock(t *testing.T) {
 }
 
 func TestIdentity(t *testing.T) {
-	a := startChild(t, nil, "sleep", "100")
-	b := startChild(t, nil, "sleep", "100")
+	a := proctest.Cat(t, nil, "cat")
+	b := proctest.Cat(t, nil, "cat")
 	ia, err := ProcID(a.Process.Pid)
 	if errors.Is(err, ErrUnsupported) {
 		t.Skip("no pidfs on this kernel (Linux < 6.9)")
