@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"syscall"
 
 	"github.com/daemonctl/daemonctl/signals"
@@ -36,14 +35,27 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 	}
 	defer statusR.Close()
 	defer statusW.Close()
-	cmd := &exec.Cmd{
-		Path:        self,
-		Args:        args,
-		Env:         append(env[:len(env):len(env)], launcherEnv+"=1"),
-		ExtraFiles:  []*os.File{specR, statusW}, // specFD, statusFD
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	// The stage's stdio is /dev/null: it must not hold the caller's
+	// terminal or output pipe (a supervisor outlives the caller, and
+	// $(daemonctl start ...) would wait for it).
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return launchResult{}, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer null.Close()
+	// syscall.ForkExec, not exec.Cmd: os.StartProcess first probes, with
+	// a throwaway child, whether clone can return a pidfd (about a
+	// millisecond here), which a start does not need.
+	pid, err := syscall.ForkExec(self, args, &syscall.ProcAttr{
+		Env: append(env[:len(env):len(env)], launcherEnv+"=1",
+			// One P: the stage runs one goroutine at a time, and fewer Ps
+			// mean fewer pages touched at start-up. The daemon's
+			// environment is ls.Env, which this does not reach.
+			"GOMAXPROCS=1"),
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), specR.Fd(), statusW.Fd()}, // specFD, statusFD
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
 		return launchResult{}, fmt.Errorf("start launcher %s: %w", self, err)
 	}
 	specR.Close()
@@ -61,15 +73,15 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 		}
 	}
 	if derr != nil || reap {
-		waitErr := cmd.Wait()
+		ws, waitErr := waitStage(pid)
 		if derr != nil {
-			return launchResult{}, stageDied(ls.PIDFile, cmd.ProcessState, waitErr)
+			return launchResult{}, stageDied(ls.PIDFile, ws, waitErr)
 		}
 	} else {
 		// The stage exits right after its report; waiting for that would
 		// add its exit (≈0.5 ms) to every start. If this process exits
 		// first, init reaps it.
-		go func() { _ = cmd.Wait() }()
+		go func() { _, _ = waitStage(pid) }()
 	}
 	if werr != nil {
 		return launchResult{}, fmt.Errorf("send start spec to launcher: %w", werr)
@@ -77,15 +89,31 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 	return res, nil
 }
 
-// stageDied explains a launcher stage that exited without reporting.
-func stageDied(path string, ps *os.ProcessState, waitErr error) error {
-	if ps == nil {
-		return fmt.Errorf("%s: start failed: the launcher stage gave no report: %v", path, waitErr)
+// waitStage reaps the stage and returns how it ended.
+func waitStage(pid int) (*syscall.WaitStatus, error) {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wait for the launcher stage: %w", err)
+		}
+		return &ws, nil
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+}
+
+// stageDied explains a launcher stage that exited without reporting: ws
+// is how it ended, nil when that is unknown (waitErr says why).
+func stageDied(path string, ws *syscall.WaitStatus, waitErr error) error {
+	switch {
+	case ws == nil:
+		return fmt.Errorf("%s: start failed: the launcher stage gave no report: %v", path, waitErr)
+	case ws.Signaled():
 		return fmt.Errorf("%s: start interrupted: the launcher stage was killed by SIG%s before it reported (a concurrent stop or kill?); run status to see what runs", path, signals.Name(ws.Signal()))
 	}
-	return fmt.Errorf("%s: start failed: the launcher stage exited (%v) without a report", path, waitErr)
+	return fmt.Errorf("%s: start failed: the launcher stage exited (exit status %d) without a report", path, ws.ExitStatus())
 }
 
 // err turns a failed result into an error matching its kind's sentinel.

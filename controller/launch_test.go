@@ -2,8 +2,8 @@ package controller
 
 import (
 	"errors"
-	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -42,16 +42,22 @@ func TestLaunchResultErr(t *testing.T) {
 // TestStageDied: a stage that exited without a report is explained by how
 // it ended, from real processes' states.
 func TestStageDied(t *testing.T) {
-	run := func(script string) (*exec.Cmd, error) {
-		cmd := exec.Command("/bin/sh", "-c", script)
-		return cmd, cmd.Run()
+	run := func(script string) *syscall.WaitStatus {
+		t.Helper()
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, err := waitStage(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
 	}
-	killed, err := run("kill -KILL $$")
-	if got := stageDied("/run/web.pid", killed.ProcessState, err).Error(); !strings.Contains(got, "killed by SIGKILL before it reported") || !strings.HasPrefix(got, "/run/web.pid: start interrupted") {
+	if got := stageDied("/run/web.pid", run("kill -KILL $$"), nil).Error(); !strings.Contains(got, "killed by SIGKILL before it reported") || !strings.HasPrefix(got, "/run/web.pid: start interrupted") {
 		t.Errorf("killed stage: %q", got)
 	}
-	exited, err := run("exit 3")
-	if got := stageDied("/run/web.pid", exited.ProcessState, err).Error(); got != "/run/web.pid: start failed: the launcher stage exited (exit status 3) without a report" {
+	if got := stageDied("/run/web.pid", run("exit 3"), nil).Error(); got != "/run/web.pid: start failed: the launcher stage exited (exit status 3) without a report" {
 		t.Errorf("exited stage: %q", got)
 	}
 	if got := stageDied("/run/web.pid", nil, errors.New("wait: no child")).Error(); got != "/run/web.pid: start failed: the launcher stage gave no report: wait: no child" {

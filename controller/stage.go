@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -163,26 +162,23 @@ func runStage(ls *launchSpec) launchResult {
 	if err != nil {
 		return fail(kindNone, "%v", err)
 	}
-	// Never nil: exec.Cmd would pass on this stage's own environment
-	// (DAEMONCTL_LAUNCHER included) to a daemon started with --clear-env.
+	// Never nil: the stage's own environment (DAEMONCTL_LAUNCHER and
+	// GOMAXPROCS included) must not reach a daemon started with
+	// --clear-env.
 	env := append([]string{}, ls.Env...)
 	if ls.LockEnv {
 		env = append(env[:len(env):len(env)], daemonEnv+"="+strconv.Itoa(lockFD)+":"+ls.PIDFile)
 	}
-	cmd := &exec.Cmd{
-		Path:       ls.Path,
-		Args:       ls.Argv,
-		Env:        env,
-		Dir:        ls.Dir,
-		Stdin:      stdio[0],
-		Stdout:     stdio[1],
-		Stderr:     stdio[2],
-		ExtraFiles: []*os.File{pf.LockFile()}, // becomes lockFD, read-only
+	attr := &syscall.ProcAttr{
+		Dir: ls.Dir,
+		Env: env,
+		// 0, 1, 2 and lockFD (read-only); everything else is close-on-exec
+		// (markCloseOnExec).
+		Files: []uintptr{stdio[0].Fd(), stdio[1].Fd(), stdio[2].Fd(), pf.LockFile().Fd()},
+		Sys:   &syscall.SysProcAttr{},
 	}
 	if ls.Cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
-			Uid: ls.Cred.UID, Gid: ls.Cred.GID, Groups: ls.Cred.Groups,
-		}}
+		attr.Sys.Credential = &syscall.Credential{Uid: ls.Cred.UID, Gid: ls.Cred.GID, Groups: ls.Cred.Groups}
 	}
 	if ls.Nice != nil {
 		// Linux keeps the nice value per thread and a child inherits the
@@ -196,7 +192,13 @@ func runStage(ls *launchSpec) launchResult {
 			return fail(kind, "--nice %d: %v (a negative nice value needs root)", *ls.Nice, err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	// syscall.ForkExec, not exec.Cmd: os.StartProcess first probes, with a
+	// throwaway child, whether clone can return a pidfd (about a
+	// millisecond here); the daemon is this stage's child until Commit, so
+	// its PID cannot be reused meanwhile without one.
+	pid, err := syscall.ForkExec(ls.Path, ls.Argv, attr)
+	runtime.KeepAlive(stdio)
+	if err != nil {
 		kind := kindNone
 		switch {
 		case errors.Is(err, unix.EPERM):
@@ -207,8 +209,8 @@ func runStage(ls *launchSpec) launchResult {
 		return fail(kind, "cannot run %s: %v", ls.Path, unwrapPathError(err))
 	}
 	pauseForTest("after-fork")
-	if err := pf.Commit(cmd.Process.Pid); err != nil {
-		_ = cmd.Process.Kill()
+	if err := pf.Commit(pid); err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
 		return fail(kindNone, "%v", err)
 	}
 	pauseForTest("after-write")
@@ -216,7 +218,7 @@ func runStage(ls *launchSpec) launchResult {
 	// returned, the daemon is the lock's only holder, even while this stage
 	// is still exiting.
 	_ = pf.Close()
-	return launchResult{PID: cmd.Process.Pid}
+	return launchResult{PID: pid}
 }
 
 // acquire takes the pidfile for this start (see pidfile.Acquire). A
