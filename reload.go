@@ -33,7 +33,7 @@ EXAMPLE:
 				if c.IsSet("signal") {
 					sig = c.String("signal")
 				}
-				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name, Program: def.ProgramPath()}, sig)
+				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name, Program: def.Program}, sig)
 			}
 			if c.Args().Present() {
 				return usagef(c, "unexpected argument %q", c.Args().First())

@@ -27,7 +27,7 @@ EXAMPLE:
 				if err != nil {
 					return err
 				}
-				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name, Program: def.ProgramPath()}, c.Args().Get(1))
+				return sendSignal(c, controller.SignalSpec{PIDFile: def.PIDFile, Name: def.Name, Program: def.Program}, c.Args().Get(1))
 			}
 			if c.Args().Len() != 1 {
 				return usagef(c, "expected exactly one SIGNAL, like USR1 or 10")

@@ -50,7 +50,7 @@ func statusAction(c *cli.Context) error {
 			}
 			return err
 		}
-		return printStatus(c, def.PIDFile, def.Name, def.ProgramPath())
+		return printStatus(c, def.PIDFile, def.Name, def.Program)
 	}
 	if c.Bool("all") {
 		return usagef(c, "--all shows the defined services; it does not go with -p")

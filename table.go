@@ -84,7 +84,7 @@ func inspectRow(set *service.Set, name string, def *service.Definition) tableRow
 		}
 		return tableRow{Report: controller.Report{Name: name, State: controller.StateInvalid, Message: strings.Join(msgs, "; ")}, err: errors.Join(errs...)}
 	}
-	report, err := controller.Status(def.PIDFile, def.Name, pidfile.WithProgram(def.ProgramPath()))
+	report, err := controller.Status(def.PIDFile, def.Name, pidfile.WithProgram(def.Program))
 	return tableRow{Report: report, err: err}
 }
 

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -107,9 +109,10 @@ type Option func(*State)
 // the file is Unverified.
 func WithExec(path string) Option { return func(s *State) { s.exec = path } }
 
-// WithProgram names the program the service runs, checked (as WithExec)
-// only for a process that does not hold the lock, which the record alone
-// would otherwise vouch for. A script's interpreter matches too.
+// WithProgram names the program the service runs (a path, or a bare name
+// looked up on PATH when it is needed), checked (as WithExec) only for a
+// process that does not hold the lock, which the record alone would
+// otherwise vouch for. A script's interpreter matches too.
 func WithProgram(path string) Option { return func(s *State) { s.program = path } }
 
 // settle bounds how long Inspect waits for a start in progress (lock held,
@@ -555,7 +558,7 @@ func (v *view) unlocked() (State, error) {
 		s.Status, s.Why = Unverified, why
 		return *s, nil
 	}
-	for _, exe := range []string{s.exec, s.program} {
+	for _, exe := range []string{s.exec, programPath(s.program)} {
 		if exe == "" {
 			continue
 		}
@@ -566,6 +569,25 @@ func (v *view) unlocked() (State, error) {
 	}
 	s.Status, s.Unlocked = Running, true
 	return *s, nil
+}
+
+// programPath is WithProgram's program as a path: a bare name is looked
+// up on PATH, here, only for the rare process that needs the check (the
+// status table of a thousand services would otherwise look up every
+// program); "" when it is not installed, and then nothing can be compared.
+func programPath(program string) string {
+	if program == "" || strings.Contains(program, "/") {
+		return program
+	}
+	path, err := exec.LookPath(program)
+	if err != nil {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	return abs
 }
 
 // exeMismatch says why pid does not run the program at path ("" when it

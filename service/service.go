@@ -125,17 +125,5 @@ func (s *Set) Names() []string {
 
 // StopSpec is the controller's stop specification for d.
 func (d *Definition) StopSpec() controller.StopSpec {
-	return controller.StopSpec{PIDFile: d.PIDFile, Name: d.Name, Schedule: d.StopSchedule, Program: d.ProgramPath()}
-}
-
-// ProgramPath is the program's absolute path, looked up on PATH for a bare
-// name (controller.LookProgram); "" when it is not installed. It tells a
-// daemon that closed its lock descriptor from another process
-// (pidfile.WithProgram).
-func (d *Definition) ProgramPath() string {
-	path, err := controller.LookProgram(d.Program)
-	if err != nil {
-		return ""
-	}
-	return path
+	return controller.StopSpec{PIDFile: d.PIDFile, Name: d.Name, Schedule: d.StopSchedule, Program: d.Program}
 }
