@@ -163,17 +163,22 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 			return usagef(c, "--timeout %v: give a positive duration, like 30s", spec.NotifyTimeout)
 		}
 	}
-	for _, f := range []string{"timeout", "keep-on-timeout", "notify-socket"} {
-		if given[f] && !spec.Notify {
-			return usagef(c, "--%s only applies with --notify", f)
-		}
-	}
 	sched, err := scheduleOver(c, spec.StopSchedule)
 	if err != nil {
 		return err
 	}
 	spec.StopSchedule = sched
-	return applySuperviseFlags(c, given, spec)
+	if err := applySuperviseFlags(c, given, spec); err != nil {
+		return err
+	}
+	for _, f := range []string{"timeout", "keep-on-timeout", "notify-socket"} {
+		// --timeout also bounds a supervised forking program's start-up.
+		forking := f == "timeout" && spec.Supervise != nil && spec.Supervise.Forking
+		if given[f] && !spec.Notify && !forking {
+			return usagef(c, "--%s only applies with --notify", f)
+		}
+	}
+	return nil
 }
 
 // applySuperviseFlags sets spec.Supervise from --supervise and the

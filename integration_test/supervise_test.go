@@ -5,6 +5,7 @@ package integration_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -494,4 +495,227 @@ func TestSuperviseBadFlags(t *testing.T) {
 	}
 	assertNoFile(t, pidfile)
 	assertNoFile(t, filepath.Join(dir, "starts"))
+}
+
+func TestSuperviseProgramClosingItsDescriptors(t *testing.T) {
+	// sshd -D, dnsmasq: the program drops the lock descriptor; the
+	// supervisor holds the lock, so the service still reads as running.
+	s := startSupervised(t, nil, "-close-fds")
+	s.waitStarts(t, 1)
+	if h.HoldsFlock(t, s.program, s.pidfile) {
+		t.Fatalf("program %d still holds the lock after -close-fds", s.program)
+	}
+	r := h.Run(t, "status", "-p", s.pidfile)
+	h.Expect(t, r, 0)
+	if !strings.HasPrefix(r.Stdout(), "web: running (pid "+itoa(s.program)+", supervisor ") {
+		t.Fatalf("status: %q", r.Stdout())
+	}
+	h.Expect(t, h.Run(t, "start", "-p", s.pidfile, "--supervise", "--", h.TestDaemon, "-start-file", s.starts), 0)
+	h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+	if !h.WaitExit(s.programFD, eventTimeout) {
+		t.Fatalf("stop returned but program %d runs", s.program)
+	}
+	s.assertAllGone(t)
+	if n := len(s.startsLogged()); n != 1 {
+		t.Fatalf("%d program starts, want 1", n)
+	}
+}
+
+// forkedMain is the -daemonize child of a forking test daemon: the
+// supervised program, which left the session with its own setsid.
+func forkedMain(t *testing.T, s *supervised) int {
+	t.Helper()
+	st, r := s.status(t)
+	h.Expect(t, r, 0)
+	// start reports the main process the start-up handed over to.
+	if st.State != "running" || st.PID == 0 || st.PID != s.program {
+		t.Fatalf("status --json of a forking program: %+v, start reported pid %d", st, s.program)
+	}
+	if _, _, sid, _ := h.ProcStat(st.PID); sid == s.supervisor {
+		t.Fatalf("main process %d is in the supervisor's session: it did not fork itself away", st.PID)
+	}
+	fd, err := unix.PidfdOpen(st.PID, 0)
+	if err != nil {
+		t.Fatalf("the main process %d: %v", st.PID, err)
+	}
+	t.Cleanup(func() {
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		unix.Close(fd)
+	})
+	if ppid, _ := procStat(t, st.PID); ppid != s.supervisor {
+		t.Fatalf("main process %d: parent %d, want the supervisor %d, which adopted it", st.PID, ppid, s.supervisor)
+	}
+	return fd
+}
+
+func TestSuperviseForkingProgram(t *testing.T) {
+	for _, withPIDFile := range []bool{false, true} {
+		t.Run(map[bool]string{false: "single-process-left", true: "program-pidfile"}[withPIDFile], func(t *testing.T) {
+			dir := t.TempDir()
+			var flags, daemonFlags []string
+			flags = []string{"--forking"}
+			daemonFlags = []string{"-daemonize"}
+			if withPIDFile {
+				main := filepath.Join(dir, "main.pid")
+				flags = append(flags, "--program-pidfile", main)
+				daemonFlags = append(daemonFlags, "-pidfile", main)
+			}
+			s := startSupervised(t, flags, daemonFlags...)
+			mainFD := forkedMain(t, s)
+			// A crash of the main process is respawned: a new start-up,
+			// a new main process.
+			if err := unix.PidfdSendSignal(mainFD, unix.SIGKILL, nil, 0); err != nil {
+				t.Fatal(err)
+			}
+			st := s.waitStatus(t, "running a new main process", func(st supStatus) bool {
+				return st.State == "running" && st.PID != 0 && st.PID != s.program
+			})
+			if st.Respawns == nil || *st.Respawns != 1 || st.LastExit == nil || st.LastExit.Signal != "KILL" {
+				t.Fatalf("status --json after the main process was killed: %+v", st)
+			}
+			next, err := unix.PidfdOpen(st.PID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = unix.PidfdSendSignal(next, unix.SIGKILL, nil, 0)
+				unix.Close(next)
+			})
+			h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+			if !h.Exited(next) {
+				t.Fatalf("stop returned but the main process %d runs", st.PID)
+			}
+			s.assertAllGone(t)
+		})
+	}
+}
+
+func TestSuperviseForkingProgramPIDFileNamingACanary(t *testing.T) {
+	// The program's pidfile names someone else's process: refused by the
+	// trust rules, the start fails, and the canary is never signalled.
+	c := startCanary(t)
+	dir := t.TempDir()
+	pidfile, main := filepath.Join(dir, "web.pid"), filepath.Join(dir, "main.pid")
+	r := h.Run(t, "start", "-p", pidfile, "--supervise", "--forking", "--program-pidfile", main, "--timeout", "300ms", "--",
+		"/bin/sh", "-c", "echo "+itoa(c.pid)+" > "+main)
+	h.Expect(t, r, 1)
+	if !strings.Contains(r.Stderr(), itoa(c.pid)) || !strings.Contains(r.Stderr(), "not a process of this service") {
+		t.Fatalf("start: %s", r)
+	}
+	if h.Locked(t, pidfile) {
+		t.Fatalf("%s is locked after the failed start", pidfile)
+	}
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
+	c.assertNeverSignalled(t)
+}
+
+func TestSuperviseWatchdog(t *testing.T) {
+	t.Run("never-pings", func(t *testing.T) {
+		s := startSupervised(t, []string{"--watchdog", "100ms", "--respawn-limit", "unlimited", "--respawn-delay", "10ms"})
+		s.waitStarts(t, 2)
+		st := s.waitStatus(t, "a watchdog respawn", func(st supStatus) bool {
+			return st.LastExit != nil && st.Respawns != nil && *st.Respawns >= 1
+		})
+		// The test daemon is a Go program: the runtime turns SIGABRT into
+		// a stack dump and exit status 2.
+		if st.LastExit.Cause != "watchdog" || st.LastExit.Code != 2 || st.WatchdogMisses < 1 {
+			t.Fatalf("status --json after a watchdog miss: %+v", *st.LastExit)
+		}
+		r := h.Run(t, "status", "-p", s.pidfile)
+		if !strings.Contains(r.Stdout(), "last: exited with status 2 (no WATCHDOG=1 within 100ms)") {
+			t.Fatalf("status: %q", r.Stdout())
+		}
+		h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+		s.assertAllGone(t)
+	})
+	t.Run("pings-from-a-child", func(t *testing.T) {
+		pings := filepath.Join(t.TempDir(), "pings")
+		s := startSupervised(t, []string{"--watchdog", "500ms"}, "-watchdog-every", "20ms", "-watchdog-from-child", "-watchdog-file", pings)
+		// 60 pings 20 ms apart span more than two watchdog periods.
+		if !h.WaitFileFunc(t, pings, eventTimeout, func(b []byte) bool { return strings.Count(string(b), "\n") >= 60 }) {
+			t.Fatal("the child never sent 60 pings")
+		}
+		st, r := s.status(t)
+		h.Expect(t, r, 0)
+		if h.Exited(s.programFD) || st.PID != s.program || st.Respawns == nil || *st.Respawns != 0 || st.WatchdogMisses != 0 {
+			t.Fatalf("status --json with a pinging child: %+v", st)
+		}
+		h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+		s.assertAllGone(t)
+	})
+}
+
+func TestSuperviseLogFlood(t *testing.T) {
+	const total = 100 << 20 // 100 MiB of numbered 100-byte lines
+	const maxSize = 1 << 20
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.log")
+	s := startSupervised(t, []string{"--stdout", out, "--log-max-size", "1M", "--log-keep", "200"}, "-flood-stdout", strconv.Itoa(total))
+	// The ready file follows the flood: everything is written to the
+	// pipe; stop drains it before the supervisor exits.
+	if !h.WaitFile(t, s.ready, eventTimeout) {
+		t.Fatal("the flood never finished")
+	}
+	h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+	s.assertAllGone(t)
+	var names []string
+	for i := 200; i >= 1; i-- {
+		if name := out + "." + itoa(i); fileExists(name) {
+			names = append(names, name)
+		}
+	}
+	names = append(names, out)
+	if len(names) < total/maxSize {
+		t.Fatalf("%d log files, want at least %d", len(names), total/maxSize)
+	}
+	next := 1
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > maxSize {
+			t.Fatalf("%s holds %d bytes, more than --log-max-size %d", name, len(b), maxSize)
+		}
+		for len(b) > 0 {
+			if len(b) < 100 || b[99] != '\n' || string(b[:12]) != fmt.Sprintf("%012d", next) {
+				t.Fatalf("%s: want line %d, found %q", name, next, b[:min(len(b), 100)])
+			}
+			b = b[100:]
+			next++
+		}
+	}
+	if next-1 != total/100 {
+		t.Fatalf("%d lines kept, want %d", next-1, total/100)
+	}
+}
+
+func TestSuperviseLogDirectoryRemoved(t *testing.T) {
+	logs := filepath.Join(t.TempDir(), "logs")
+	if err := os.Mkdir(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(logs, "out.log")
+	s := startSupervised(t, []string{"--stdout", out}, "-usr1-stdout", "after")
+	s.waitStarts(t, 1)
+	if err := os.RemoveAll(logs); err != nil {
+		t.Fatal(err)
+	}
+	h.Expect(t, h.Run(t, "signal", "-p", s.pidfile, "USR1"), 0)
+	st := s.waitStatus(t, "a failed log write", func(st supStatus) bool { return st.LogFailures > 0 })
+	if st.State != "running" || st.PID != s.program {
+		t.Fatalf("status --json after the log directory was removed: %+v", st)
+	}
+	r := h.Run(t, "status", "-p", s.pidfile)
+	h.Expect(t, r, 0)
+	if !strings.Contains(r.Stdout(), "1 failed log write") {
+		t.Fatalf("status does not show the failed write: %q", r.Stdout())
+	}
+	h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+	s.assertAllGone(t)
+}
+
+func fileExists(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
 }
