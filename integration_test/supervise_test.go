@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -718,4 +719,125 @@ func TestSuperviseLogDirectoryRemoved(t *testing.T) {
 func fileExists(name string) bool {
 	_, err := os.Lstat(name)
 	return err == nil
+}
+
+func TestSuperviseNginxDaemonOn(t *testing.T) {
+	const nginx = "/usr/sbin/nginx"
+	if _, err := os.Stat(nginx); err != nil {
+		t.Skipf("%s is not installed (.ci/run installs nginx)", nginx)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("nginx's master process starts as root here")
+	}
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	conf := filepath.Join(dir, "nginx.conf")
+	main := filepath.Join(dir, "nginx.pid")
+	if err := os.WriteFile(conf, []byte(`daemon on;
+pid `+main+`;
+error_log `+dir+`/error.log;
+worker_processes 1;
+events {}
+http {
+	access_log off;
+	client_body_temp_path `+dir+`/body;
+	proxy_temp_path `+dir+`/proxy;
+	fastcgi_temp_path `+dir+`/fastcgi;
+	uwsgi_temp_path `+dir+`/uwsgi;
+	scgi_temp_path `+dir+`/scgi;
+	server { listen 127.0.0.1:`+itoa(port)+`; return 204; }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pidfile := filepath.Join(dir, "nginx.supervised.pid")
+	r := h.Run(t, "start", "-p", pidfile, "--supervise", "--forking", "--program-pidfile", main, "--", nginx, "-e", dir+"/error.log", "-p", dir, "-c", conf)
+	h.Expect(t, r, 0)
+	m := startedSupervised.FindStringSubmatch(r.Stdout())
+	if m == nil {
+		t.Fatalf("start printed %q", r.Stdout())
+	}
+	master, _ := strconv.Atoi(m[1])
+	sup, _ := strconv.Atoi(m[2])
+	supFD := h.Watch(t, sup)
+	masterFD := h.Watch(t, master)
+	t.Cleanup(func() {
+		// nginx's workers are the master's children, adopted by the
+		// supervisor (our child) if the master dies first.
+		for _, pid := range childrenOf(master) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		for _, pid := range childrenOf(sup) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	})
+	if got := h.ReadPID(t, main); got != master {
+		t.Fatalf("nginx wrote %d to %s, start reported %d", got, main, master)
+	}
+	if ppid, _ := procStat(t, master); ppid != sup {
+		t.Fatalf("nginx master %d: parent %d, want the supervisor %d", master, ppid, sup)
+	}
+	r = h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 0)
+	if !strings.HasPrefix(r.Stdout(), "nginx.supervised: running (pid "+itoa(master)+", supervisor "+itoa(sup)) {
+		t.Fatalf("status: %q", r.Stdout())
+	}
+	workers := childrenOf(master)
+	if len(workers) == 0 {
+		t.Fatal("nginx has no worker")
+	}
+	worker, err := unix.PidfdOpen(workers[0], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(worker)
+	// reload reaches the master through the supervisor: it starts new
+	// workers and retires the old ones.
+	h.Expect(t, h.Run(t, "reload", "-p", pidfile), 0)
+	if !h.WaitExit(worker, eventTimeout) {
+		t.Fatalf("nginx's worker %d outlived a reload", workers[0])
+	}
+	if h.Exited(masterFD) {
+		t.Fatal("the reload ended nginx")
+	}
+	var fresh []int
+	for _, pid := range childrenOf(master) {
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			defer unix.Close(fd)
+			fresh = append(fresh, fd)
+		}
+	}
+	if len(fresh) == 0 {
+		t.Fatal("nginx has no worker after the reload")
+	}
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
+	if !h.Exited(masterFD) || !h.Exited(supFD) {
+		t.Fatalf("stop returned but nginx (%v) or its supervisor (%v) runs", !h.Exited(masterFD), !h.Exited(supFD))
+	}
+	for _, fd := range fresh {
+		if !h.WaitExit(fd, eventTimeout) {
+			t.Fatal("an nginx worker outlived the stop")
+		}
+	}
+	assertNoFile(t, pidfile)
+}
+
+// childrenOf lists pid's live children.
+func childrenOf(pid int) []int {
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/task/" + itoa(pid) + "/children")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids
 }
