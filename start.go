@@ -264,7 +264,14 @@ func reportStarted(c *cli.Context, out io.Writer, started controller.Started) {
 		if started.Note != "" {
 			note = "; " + started.Note
 		}
-		fmt.Fprintf(out, "%s: already running (pid %d%s)\n", started.Name, started.PID, note)
+		switch {
+		case started.Supervisor != 0 && started.PID != 0:
+			fmt.Fprintf(out, "%s: already running (pid %d, supervisor %d%s)\n", started.Name, started.PID, started.Supervisor, note)
+		case started.Supervisor != 0:
+			fmt.Fprintf(out, "%s: already running (supervisor %d, the program in backoff%s)\n", started.Name, started.Supervisor, note)
+		default:
+			fmt.Fprintf(out, "%s: already running (pid %d%s)\n", started.Name, started.PID, note)
+		}
 		return
 	}
 	if started.Supervisor != 0 {

@@ -176,3 +176,17 @@ func inspect(path string, opts ...pidfile.Option) (pidfile.State, error) {
 	}
 	return plain, nil
 }
+
+// runningPIDs is what "already running" names for the service st
+// describes: its PID, or, for a supervised service, its program's and
+// its supervisor's (the program 0 in backoff).
+func runningPIDs(st pidfile.State) (pid, supervisor int) {
+	if !supervisedRecord(st) {
+		return st.PID, 0
+	}
+	snap, err := supervise.Read(st)
+	if err != nil || !snap.Live {
+		return st.PID, 0
+	}
+	return snap.PID, snap.Supervisor
+}
