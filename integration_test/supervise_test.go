@@ -841,3 +841,43 @@ func childrenOf(pid int) []int {
 	}
 	return pids
 }
+
+func TestSuperviseReadiness(t *testing.T) {
+	t.Run("wait-dies", func(t *testing.T) {
+		dir := t.TempDir()
+		pidfile, errlog := filepath.Join(dir, "web.pid"), filepath.Join(dir, "err.log")
+		r := h.Run(t, "start", "-p", pidfile, "--supervise", "--wait", "5s", "--stderr", errlog, "--",
+			h.TestDaemon, "-exit-after", "50ms", "-exit-code", "3", "-stderr-line", "last words", "-start-file", filepath.Join(dir, "starts"))
+		h.Expect(t, r, 1)
+		if !strings.Contains(r.Stderr(), "exited with status 3") || !strings.Contains(r.Stderr(), "| last words") {
+			t.Fatalf("a supervised start dying during --wait: %s", r)
+		}
+		assertNoFile(t, pidfile)
+		if left := processesWithArg(t, dir); len(left) > 0 {
+			t.Fatalf("processes %v left by the failed start", left)
+		}
+	})
+	t.Run("notify", func(t *testing.T) {
+		s := startSupervised(t, []string{"--notify"}, "-notify-after", "100ms")
+		// start returned after READY=1: the program has been running
+		// since before it, and status calls it running, not starting.
+		st, r := s.status(t)
+		h.Expect(t, r, 0)
+		if st.State != "running" || st.PID != s.program {
+			t.Fatalf("status --json after a --notify start: %+v", st)
+		}
+		h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+		s.assertAllGone(t)
+	})
+	t.Run("notify-timeout", func(t *testing.T) {
+		dir := t.TempDir()
+		pidfile := filepath.Join(dir, "web.pid")
+		r := h.Run(t, "start", "-p", pidfile, "--supervise", "--notify", "--timeout", "200ms", "--", h.TestDaemon, "-start-file", filepath.Join(dir, "starts"))
+		h.Expect(t, r, 1)
+		assertOneLineError(t, r, "no READY=1 within 200ms")
+		assertNoFile(t, pidfile)
+		if left := processesWithArg(t, dir); len(left) > 0 {
+			t.Fatalf("processes %v left by the failed start", left)
+		}
+	})
+}
