@@ -67,8 +67,12 @@ func supervisedStatus(r Report, st pidfile.State) (Report, bool, error) {
 		return ", " + strings.Join(parts, ", ")
 	}
 	who := func() string {
-		if r.PID != 0 {
+		switch {
+		case r.PID != 0:
 			return fmt.Sprintf("pid %d, supervisor %d", r.PID, snap.Supervisor)
+		case snap.PID != 0:
+			// Between the program's exit and the supervisor's next word.
+			return fmt.Sprintf("supervisor %d; its program, pid %d, has just exited", snap.Supervisor, snap.PID)
 		}
 		return fmt.Sprintf("supervisor %d", snap.Supervisor)
 	}

@@ -246,6 +246,9 @@ func TestSuperviseStartStatusStop(t *testing.T) {
 	}
 	r = h.Run(t, "stop", "-p", s.pidfile)
 	h.Expect(t, r, 0)
+	if want := "web: stopped (pid " + itoa(s.program) + ", supervisor " + itoa(s.supervisor) + ") in "; !strings.HasPrefix(r.Stdout(), want) {
+		t.Fatalf("stop says %q, want it to start %q", r.Stdout(), want)
+	}
 	s.assertAllGone(t)
 	if !h.Exited(s.programFD) {
 		t.Fatalf("program %d still runs", s.program)
