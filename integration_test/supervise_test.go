@@ -515,13 +515,25 @@ func TestSuperviseProgramClosingItsDescriptors(t *testing.T) {
 		t.Fatalf("status: %q", r.Stdout())
 	}
 	h.Expect(t, h.Run(t, "start", "-p", s.pidfile, "--supervise", "--", h.TestDaemon, "-start-file", s.starts), 0)
-	h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
+	// KILL cannot be forwarded: it goes to the program, which holds no
+	// lock but is the very child the supervisor published.
+	r = h.Run(t, "signal", "-p", s.pidfile, "KILL")
+	h.Expect(t, r, 0)
+	assertStdout(t, r, "web: sent KILL to pid "+itoa(s.program))
 	if !h.WaitExit(s.programFD, eventTimeout) {
-		t.Fatalf("stop returned but program %d runs", s.program)
+		t.Fatalf("program %d survived signal KILL", s.program)
 	}
+	if h.Exited(s.supervisorFD) {
+		t.Fatal("signal KILL reached the supervisor")
+	}
+	next := s.waitStarts(t, 2)[1]
+	h.Expect(t, h.Run(t, "stop", "-p", s.pidfile), 0)
 	s.assertAllGone(t)
-	if n := len(s.startsLogged()); n != 1 {
-		t.Fatalf("%d program starts, want 1", n)
+	if aliveDaemon(next) {
+		t.Fatalf("stop returned but the respawned program %d runs", next)
+	}
+	if n := len(s.startsLogged()); n != 2 {
+		t.Fatalf("%d program starts, want 2", n)
 	}
 }
 
