@@ -896,3 +896,60 @@ func TestSuperviseReadiness(t *testing.T) {
 		}
 	})
 }
+
+func TestSuperviseTrustAsNobody(t *testing.T) {
+	// Root supervises a --user nobody program that, compromised, tries to
+	// point the pidfile at a canary; the real user nobody reads the
+	// status of root's service, and may not stop it.
+	p := asUnprivileged(t)
+	c := startCanary(t)
+	own := filepath.Join(p.dir, "nobody")
+	if err := os.Mkdir(own, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(own, int(p.uid), int(p.gid)); err != nil {
+		t.Fatal(err)
+	}
+	pidfile, report := filepath.Join(p.dir, "web.pid"), filepath.Join(own, "tamper")
+	r := h.Run(t, "start", "-p", pidfile, "--supervise", "--user", "nobody", "--", p.daemon,
+		"-tamper-pid", itoa(c.pid), "-tamper-report", report, "-ready-file", filepath.Join(own, "ready"))
+	h.Expect(t, r, 0)
+	m := startedSupervised.FindStringSubmatch(r.Stdout())
+	if m == nil {
+		t.Fatalf("start printed %q", r.Stdout())
+	}
+	program, _ := strconv.Atoi(m[1])
+	sup, _ := strconv.Atoi(m[2])
+	supFD := h.Watch(t, sup)
+	t.Cleanup(func() { cleanUpSession(sup, supFD) })
+	if !h.WaitFile(t, filepath.Join(own, "ready"), eventTimeout) {
+		t.Fatal("the program never became ready")
+	}
+	b, _ := os.ReadFile(report)
+	if h.ReadPID(t, pidfile) != sup {
+		t.Fatalf("the program rewrote the pidfile (its report: %q)", b)
+	}
+	want := "web: running (pid " + itoa(program) + ", supervisor " + itoa(sup)
+	r = p.run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 0)
+	if !strings.HasPrefix(r.Stdout(), want) {
+		t.Fatalf("nobody's status of root's supervised service: %q, want %q...", r.Stdout(), want)
+	}
+	h.Expect(t, p.run(t, "stop", "-p", pidfile), 4)
+	// HUP goes through root's supervisor: refused. (KILL would go to the
+	// program, nobody's own process, which nobody may kill anyway.)
+	h.Expect(t, p.run(t, "reload", "-p", pidfile), 4)
+	if h.Exited(supFD) {
+		t.Fatal("nobody stopped root's supervisor")
+	}
+	r = h.Run(t, "status", "-p", pidfile)
+	h.Expect(t, r, 0)
+	if !strings.HasPrefix(r.Stdout(), want) {
+		t.Fatalf("root's status: %q, want %q...", r.Stdout(), want)
+	}
+	h.Expect(t, h.Run(t, "stop", "-p", pidfile), 0)
+	if !h.WaitExit(supFD, eventTimeout) || len(sessionProcesses(sup)) > 0 {
+		t.Fatal("the service runs after stop")
+	}
+	c.assertNeverSignalled(t)
+}
