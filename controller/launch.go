@@ -18,7 +18,10 @@ import (
 // are the caller's own (the stage could not be started or died silently).
 // With reap it also waits for the stage to exit, after which the daemon is
 // reparented to the nearest subreaper (the caller, for a readiness wait).
-func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResult, error) {
+// A supervised start's progress lines (the program's STATUS= texts during
+// its first start) are copied to progress as they come, all of them before
+// launch returns.
+func launch(ls *launchSpec, args []string, env []string, reap bool, progress io.Writer) (launchResult, error) {
 	self, err := selfExecutable()
 	if err != nil {
 		return launchResult{}, fmt.Errorf("cannot find own executable to launch the daemon: %w", err)
@@ -43,6 +46,25 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 		return launchResult{}, err
 	}
 	defer null.Close()
+	files := []uintptr{null.Fd(), null.Fd(), null.Fd(), specR.Fd(), statusW.Fd()} // specFD, statusFD
+	var progressDone chan struct{}
+	var progW *os.File
+	if ls.Supervise != nil {
+		var progR *os.File
+		if progR, progW, err = os.Pipe(); err != nil {
+			return launchResult{}, err
+		}
+		defer progW.Close()
+		files = append(files, progW.Fd()) // progressFD
+		progressDone = make(chan struct{})
+		go func() {
+			defer close(progressDone)
+			defer progR.Close()
+			// Ends at EOF: the supervisor closes its end before its
+			// report, and a stage that died has closed it too.
+			_, _ = io.Copy(progress, progR)
+		}()
+	}
 	// syscall.ForkExec, not exec.Cmd: os.StartProcess first probes, with
 	// a throwaway child, whether clone can return a pidfd (about a
 	// millisecond here), which a start does not need.
@@ -52,7 +74,7 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 			// mean fewer pages touched at start-up. The daemon's
 			// environment is ls.Env, which this does not reach.
 			"GOMAXPROCS=1"),
-		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), specR.Fd(), statusW.Fd()}, // specFD, statusFD
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	if err != nil {
@@ -60,10 +82,16 @@ func launch(ls *launchSpec, args []string, env []string, reap bool) (launchResul
 	}
 	specR.Close()
 	statusW.Close()
+	if progW != nil {
+		progW.Close() // the stage's copy is the one whose close ends the copy
+	}
 	// Written whole, then closed: the stage reads to the end.
 	_, werr := specW.Write(ls.encode())
 	specW.Close()
 	msg, derr := io.ReadAll(statusR)
+	if progressDone != nil {
+		<-progressDone
+	}
 	var res launchResult
 	if derr == nil {
 		if len(msg) == 0 {

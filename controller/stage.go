@@ -57,6 +57,10 @@ const (
 const (
 	specFD   = 3
 	statusFD = 4
+	// progressFD, for a supervised start only, carries the STATUS= texts
+	// the program sends during its first start, line by line, until the
+	// supervisor closes it before its report.
+	progressFD = 5
 )
 
 // lockFD is where the daemon finds its locked pidfile descriptor.

@@ -76,7 +76,7 @@ func start(spec StartSpec, ls *launchSpec, args []string, progress io.Writer) (S
 	}
 	logStart := logSize(ls.Stderr)
 	begin := time.Now()
-	res, err := launch(ls, args, os.Environ(), watch)
+	res, err := launch(ls, args, os.Environ(), watch, progress)
 	if err != nil {
 		return started, err
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -21,9 +22,20 @@ func runSupervisor(ls *launchSpec, report func(launchResult) error) int {
 	// working directory busy (an unmount). The program's is cfg's.
 	_ = os.Chdir("/")
 	syscall.Umask(0o022)
+	// Closed before the report, whatever happens: the caller copies it
+	// to its terminal until EOF, and only then reads the report.
+	progress := os.NewFile(progressFD, "progress")
+	closeProgress := func() {
+		if progress != nil {
+			progress.Close()
+			progress = nil
+		}
+	}
+	defer closeProgress()
 	pauseForTest("before-lock")
 	pf, res := acquire(ls.PIDFile)
 	if pf == nil {
+		closeProgress()
 		_ = report(res)
 		return 1
 	}
@@ -50,7 +62,11 @@ func runSupervisor(ls *launchSpec, report func(launchResult) error) int {
 	if c := ls.Cred; c != nil {
 		cfg.Program.Cred = &supervise.Cred{UID: c.UID, GID: c.GID, Groups: c.Groups}
 	}
+	if progress != nil {
+		cfg.Progress = &progressLines{name: cfg.Name, w: progress}
+	}
 	sup, err := supervise.Start(cfg)
+	closeProgress()
 	if err != nil {
 		_ = report(launchResult{Kind: supervisedKind(err), Error: strings.TrimSpace(err.Error())})
 		return 1
@@ -62,6 +78,20 @@ func runSupervisor(ls *launchSpec, report func(launchResult) error) int {
 		return 1
 	}
 	return 0
+}
+
+// progressLines prefixes each STATUS= text of a supervised program's first
+// start with the service's name, as an unsupervised start prints it.
+type progressLines struct {
+	name string
+	w    io.Writer
+}
+
+func (p *progressLines) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.name+": "+string(b)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // devNullAsNone maps /dev/null, which the supervisor needs no pipe for, to

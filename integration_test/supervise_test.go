@@ -39,6 +39,7 @@ type supervised struct {
 	programFD    int
 	supervisor   int
 	supervisorFD int
+	started      h.Result // what start printed
 }
 
 // startedSupervised matches start's report of a supervised start.
@@ -59,6 +60,7 @@ func startSupervised(t *testing.T, startFlags []string, daemonFlags ...string) *
 	if m == nil {
 		t.Fatalf("start printed %q, want NAME: started (pid P, supervisor S)", r.Stdout())
 	}
+	s.started = r
 	s.program, _ = strconv.Atoi(m[1])
 	s.supervisor, _ = strconv.Atoi(m[2])
 	// Both are ours until reaped (the supervisor our child, the program
@@ -873,7 +875,12 @@ func TestSuperviseReadiness(t *testing.T) {
 		}
 	})
 	t.Run("notify", func(t *testing.T) {
-		s := startSupervised(t, []string{"--notify"}, "-notify-after", "100ms")
+		s := startSupervised(t, []string{"--notify"}, "-notify-after", "100ms", "-notify-status", "loading the config \x1b[2J")
+		// The program's STATUS= texts of its first start reach start's
+		// stderr as an unsupervised start prints them, escaped.
+		if want := "web: loading the config [2J\n"; s.started.Stderr() != want {
+			t.Fatalf("start's stderr %q, want %q", s.started.Stderr(), want)
+		}
 		// start returned after READY=1: the program has been running
 		// since before it, and status calls it running, not starting.
 		st, r := s.status(t)
