@@ -73,7 +73,7 @@ func checkAction(c *cli.Context) error {
 	if !c.Bool("quiet") {
 		switch {
 		case name != "":
-			fmt.Fprintf(c.App.Writer, "%s: ok (%s)\n", name, filepath.Join(set.Dir, name+service.Ext))
+			fmt.Fprintf(c.App.Writer, "%s: ok (%s%s)\n", name, filepath.Join(set.Dir, name+service.Ext), supervisedNote(set, name))
 		case checked == 0:
 			fmt.Fprintf(c.App.Writer, "%s: no services defined\n", set.Dir)
 		case checked == 1:
@@ -95,4 +95,22 @@ func checkError(problems []*service.Problem) error {
 		}
 	}
 	return problems[0]
+}
+
+// supervisedNote says how a supervised service is kept running, for
+// check's line: "; supervised: respawn on-failure, limit 5/10s".
+func supervisedNote(set *service.Set, name string) string {
+	def, err := set.Lookup(name)
+	if err != nil || def.Supervise == nil {
+		return ""
+	}
+	sv := def.Supervise
+	note := fmt.Sprintf("; supervised: respawn %s, limit %s", sv.Respawn.When, sv.Respawn.Limit)
+	if sv.Watchdog > 0 {
+		note += fmt.Sprintf(", watchdog %v", sv.Watchdog)
+	}
+	if sv.Forking {
+		note += ", forking"
+	}
+	return note
 }

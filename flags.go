@@ -46,7 +46,23 @@ func startFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "with --notify: give up after `DURATION` and stop the daemon"},
 		&cli.BoolFlag{Name: "keep-on-timeout", Usage: "with --notify: leave the daemon running on timeout (start still fails)"},
 		&cli.StringFlag{Name: "notify-socket", Usage: "with --notify: bind the socket at file-system `PATH` instead of an abstract name"},
+		&cli.BoolFlag{Name: "supervise", Usage: "keep the program running: daemonctl's supervisor holds the lock, respawns the program, and rotates its --stdout and --stderr"},
+		&cli.StringFlag{Name: "respawn", Usage: "with --supervise: respawn `WHEN` the program exits: on-failure (a non-zero status or a signal; the default) or always"},
+		&cli.DurationFlag{Name: "respawn-delay", Usage: "with --supervise: wait `DURATION` before the first respawn, doubling each time (default 100ms)"},
+		&cli.DurationFlag{Name: "respawn-delay-max", Usage: "with --supervise: let the doubled delay grow to at most `DURATION` (default 30s)"},
+		&cli.StringFlag{Name: "respawn-limit", Usage: "with --supervise: give up after more than N respawns within PERIOD, as `N/PERIOD` (default 5/10s), or unlimited"},
+		&cli.DurationFlag{Name: "watchdog", Usage: "with --supervise: the program must send WATCHDOG=1 every `DURATION` (sd_notify), or it is aborted and respawned"},
+		&cli.StringFlag{Name: "log-max-size", Usage: "with --supervise: rotate --stdout and --stderr at `SIZE` bytes (K, M, G suffixes; default 10M)"},
+		&cli.IntFlag{Name: "log-keep", Usage: "with --supervise: keep `N` rotated files of each log (default 5)"},
+		&cli.BoolFlag{Name: "forking", Usage: "with --supervise: the program forks itself away; its exit 0 ends the start-up and the process it leaves is supervised"},
+		&cli.StringFlag{Name: "program-pidfile", Usage: "with --forking: the forking program writes its main process's PID to `FILE`"},
 	}
+}
+
+// superviseOnly lists the start flags that mean something only with
+// --supervise.
+func superviseOnly() []string {
+	return []string{"respawn", "respawn-delay", "respawn-delay-max", "respawn-limit", "watchdog", "log-max-size", "log-keep", "forking", "program-pidfile"}
 }
 
 // execFlag narrows what counts as the daemon (stop, status, reload,

@@ -5,11 +5,13 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
 	"github.com/daemonctl/daemonctl/service"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 func startCommand() *cli.Command {
@@ -171,6 +173,77 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 		return err
 	}
 	spec.StopSchedule = sched
+	return applySuperviseFlags(c, given, spec)
+}
+
+// applySuperviseFlags sets spec.Supervise from --supervise and the
+// settings that go with it, over a definition's.
+func applySuperviseFlags(c *cli.Context, given map[string]bool, spec *controller.StartSpec) error {
+	if given["supervise"] {
+		switch {
+		case !c.Bool("supervise"):
+			spec.Supervise = nil
+		case spec.Supervise == nil:
+			spec.Supervise = controller.DefaultSupervision()
+		}
+	}
+	sv := spec.Supervise
+	if sv == nil {
+		for _, f := range superviseOnly() {
+			if given[f] {
+				return usagef(c, "--%s only applies with --supervise: add --supervise, or leave --%s out", f, f)
+			}
+		}
+		return nil
+	}
+	// A copy: never written into a definition's.
+	cp := *sv
+	sv = &cp
+	spec.Supervise = sv
+	var err error
+	if given["respawn"] {
+		if sv.Respawn.When, err = supervise.ParseWhen(c.String("respawn")); err != nil {
+			return usagef(c, "--respawn %q: give on-failure or always", c.String("respawn"))
+		}
+	}
+	if given["respawn-limit"] {
+		if sv.Respawn.Limit, err = supervise.ParseLimit(c.String("respawn-limit")); err != nil {
+			return usagef(c, "--respawn-limit: %v", err)
+		}
+	}
+	if given["log-max-size"] {
+		if sv.LogMaxSize, err = supervise.ParseSize(c.String("log-max-size")); err != nil {
+			return usagef(c, "--log-max-size: %v", err)
+		}
+	}
+	for flag, field := range map[string]*time.Duration{"respawn-delay": &sv.Respawn.Delay, "respawn-delay-max": &sv.Respawn.DelayMax, "watchdog": &sv.Watchdog} {
+		if !given[flag] {
+			continue
+		}
+		*field = c.Duration(flag)
+		if *field < 0 || flag == "watchdog" && *field < time.Millisecond {
+			return usagef(c, "--%s %v: give a positive duration, like 30s", flag, *field)
+		}
+	}
+	if given["respawn-delay"] && !given["respawn-delay-max"] && sv.Respawn.DelayMax < sv.Respawn.Delay {
+		sv.Respawn.DelayMax = sv.Respawn.Delay
+	}
+	if given["log-keep"] {
+		if sv.LogKeep = c.Int("log-keep"); sv.LogKeep < 0 || sv.LogKeep > 1000 {
+			return usagef(c, "--log-keep %d: give a number of old files from 0 to 1000", sv.LogKeep)
+		}
+	}
+	if given["forking"] {
+		sv.Forking = c.Bool("forking")
+	}
+	if given["program-pidfile"] {
+		if sv.ProgramPIDFile = c.String("program-pidfile"); sv.ProgramPIDFile == "" {
+			return usagef(c, "--program-pidfile is empty: give the file the forking program writes its PID to")
+		}
+	}
+	if sv.ProgramPIDFile != "" && !sv.Forking {
+		return usagef(c, "--program-pidfile only applies with --forking: add --forking, or leave it out")
+	}
 	return nil
 }
 
@@ -187,6 +260,10 @@ func reportStarted(c *cli.Context, out io.Writer, started controller.Started) {
 			note = "; " + started.Note
 		}
 		fmt.Fprintf(out, "%s: already running (pid %d%s)\n", started.Name, started.PID, note)
+		return
+	}
+	if started.Supervisor != 0 {
+		fmt.Fprintf(out, "%s: started (pid %d, supervisor %d)\n", started.Name, started.PID, started.Supervisor)
 		return
 	}
 	fmt.Fprintf(out, "%s: started (pid %d)\n", started.Name, started.PID)

@@ -138,6 +138,10 @@ func (k launchKind) sentinel() error {
 		return ErrOrphaned
 	case kindUnverified:
 		return ErrUnverified
+	case kindFailedStart:
+		return ErrFailedStart
+	case kindUsage:
+		return ErrUsage
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // SignalSpec says which daemon to signal with what.
@@ -23,14 +24,15 @@ type SignalSpec struct {
 // dead main process hold the lock, ErrUnverified when the pidfile names a
 // live process nobody can vouch for, ErrNoPrivilege when the signal is not
 // permitted, and a description of the pidfile's problem when nothing was
-// signalled.
+// signalled. For a supervised service the PID returned is the program's,
+// and the signal goes through its supervisor (supervisedTarget).
 func Signal(spec SignalSpec) (int, error) {
 	path, err := AbsPIDFile(spec.PIDFile)
 	if err != nil {
 		return 0, err
 	}
 	name := ServiceName(spec.Name, path)
-	st, err := pidfile.Inspect(path, inspectOptions(spec.Exec, spec.Program)...)
+	st, err := inspect(path, inspectOptions(spec.Exec, spec.Program)...)
 	if err != nil {
 		return 0, describeFileError(path, err)
 	}
@@ -47,13 +49,43 @@ func Signal(spec SignalSpec) (int, error) {
 		}
 		return 0, withKind(ErrOrphaned, "%s: main process %d is gone; %s still %s the lock: use stop", name, st.PID, pidList(st.Holders), plural(len(st.Holders), "holds", "hold"))
 	}
-	s := &stopper{name: name, path: path, state: st, main: st.PID, live: map[int]*signals.Process{}}
+	target, reported := st.PID, st.PID
+	if supervisedRecord(st) {
+		var err error
+		if target, reported, err = supervisedTarget(name, st, spec.Signal); err != nil {
+			return 0, err
+		}
+	}
+	s := &stopper{name: name, path: path, state: st, main: target, live: map[int]*signals.Process{}}
 	defer s.closeAll()
-	if err := s.add(st.PID); err != nil {
+	if err := s.add(target); err != nil {
 		return 0, err
 	}
 	if len(s.live) == 0 {
-		return 0, withKind(ErrNotRunning, "%s: not running (pid %d exited)", name, st.PID)
+		return 0, withKind(ErrNotRunning, "%s: not running (pid %d exited)", name, target)
 	}
-	return st.PID, s.signal(spec.Signal)
+	return reported, s.signal(spec.Signal)
+}
+
+// supervisedTarget is where a signal for a supervised service goes: to
+// its supervisor, which forwards it to the program (TERM, INT and QUIT
+// stop the service, as "kill $(cat FILE)" does), or, for KILL and STOP,
+// which no process can catch and forward, to the program itself, which
+// holds the service's lock (checked by stopper.add). reported is the
+// program's PID, for the message. A supervisor in backoff runs no program:
+// ErrNotRunning.
+func supervisedTarget(name string, st pidfile.State, sig unix.Signal) (target, reported int, err error) {
+	snap, err := supervise.Read(st)
+	if err != nil || !snap.Live {
+		// No state to go by: the supervisor, the pidfile's lock holder,
+		// forwards what it can.
+		return st.PID, st.PID, nil
+	}
+	if snap.PID == 0 {
+		return 0, 0, withKind(ErrNotRunning, "%s: the program is not running (%s, supervisor %d): nothing was signalled", name, snap.State, snap.Supervisor)
+	}
+	if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+		return snap.PID, snap.PID, nil
+	}
+	return st.PID, snap.PID, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // StartSpec is everything a start needs: what to run and how to detach it.
@@ -55,6 +56,35 @@ type StartSpec struct {
 	// abstract socket.
 	NotifySocket string
 	StopSchedule signals.Schedule
+	// Supervise, when not nil, keeps the program running under a
+	// supervisor: the launcher stage stays alive, holds the lock and
+	// respawns the program (start --supervise; see the supervise package).
+	Supervise *Supervision
+}
+
+// Supervision is how a supervised service is kept running.
+type Supervision struct {
+	// Respawn is when and how soon the program is started again
+	// (supervise.DefaultRespawn for the flags' defaults).
+	Respawn supervise.Respawn
+	// LogMaxSize is the size at which Stdout and Stderr are rotated (0:
+	// never), keeping LogKeep old files.
+	LogMaxSize int64
+	LogKeep    int
+	// Watchdog, when positive, is how often the program must send
+	// WATCHDOG=1.
+	Watchdog time.Duration
+	// Forking marks a program that forks itself away; its main process is
+	// then the PID in ProgramPIDFile, or the single process left.
+	Forking        bool
+	ProgramPIDFile string
+}
+
+// DefaultSupervision is --supervise with no other supervise flag: respawn
+// on failure after 100 ms doubling to 30 s, giving up past 5 respawns in
+// 10 s, logs rotated at 10 MiB keeping 5.
+func DefaultSupervision() *Supervision {
+	return &Supervision{Respawn: supervise.DefaultRespawn(), LogMaxSize: supervise.DefaultLogMaxSize, LogKeep: supervise.DefaultLogKeep}
 }
 
 // resolve validates spec and turns it into what the launcher runs. It
@@ -135,7 +165,53 @@ func (spec *StartSpec) resolve() (*launchSpec, error) {
 	if spec.Notify && spec.NotifyTimeout < 0 {
 		return nil, withKind(ErrUsage, "--timeout %v: must be positive", spec.NotifyTimeout)
 	}
+	if spec.Supervise != nil {
+		if err := spec.resolveSupervision(ls); err != nil {
+			return nil, err
+		}
+	}
 	return ls, nil
+}
+
+// resolveSupervision checks the supervise settings and copies them, with
+// the readiness wait the supervisor then does itself, into ls.
+func (spec *StartSpec) resolveSupervision(ls *launchSpec) error {
+	sv := *spec.Supervise
+	r := sv.Respawn
+	switch {
+	case r.When != supervise.OnFailure && r.When != supervise.Always:
+		return withKind(ErrUsage, "--respawn: expected on-failure or always")
+	case r.Delay < 0 || r.DelayMax < 0:
+		return withKind(ErrUsage, "--respawn-delay %v, --respawn-delay-max %v: must not be negative", r.Delay, r.DelayMax)
+	case r.DelayMax < r.Delay:
+		return withKind(ErrUsage, "--respawn-delay-max %v is below --respawn-delay %v: raise it, or lower the delay", r.DelayMax, r.Delay)
+	case sv.LogMaxSize < 0 || sv.LogKeep < 0 || sv.LogKeep > 1000:
+		return withKind(ErrUsage, "--log-keep %d: must be 0 to 1000", sv.LogKeep)
+	case sv.Watchdog < 0 || sv.Watchdog > 0 && sv.Watchdog < time.Millisecond:
+		return withKind(ErrUsage, "--watchdog %v: give a duration of at least 1ms, like 30s", sv.Watchdog)
+	case sv.ProgramPIDFile != "" && !sv.Forking:
+		return withKind(ErrUsage, "--program-pidfile is read only for a program that forks itself away: add --forking")
+	case sv.Forking && spec.Notify:
+		return withKind(ErrUsage, "--forking and --notify exclude each other: a forking program is ready when its start-up exits")
+	case spec.KeepOnTimeout:
+		return withKind(ErrUsage, "--keep-on-timeout does not go with --supervise: the supervisor ends a program that is not ready, and respawns it")
+	case ls.LockEnv:
+		return withKind(ErrUsage, "a program that daemonizes itself (Daemonize) cannot be supervised")
+	}
+	if sv.ProgramPIDFile != "" {
+		abs, err := filepath.Abs(sv.ProgramPIDFile)
+		if err != nil {
+			return err
+		}
+		if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
+			return fmt.Errorf("--program-pidfile %s: directory %s does not exist: create it first", sv.ProgramPIDFile, filepath.Dir(abs))
+		}
+		sv.ProgramPIDFile = abs
+	}
+	ls.Supervise, ls.Name = &sv, spec.Name
+	ls.Wait, ls.Notify, ls.NotifyTimeout, ls.NotifySocket = spec.Wait, spec.Notify, spec.NotifyTimeout, spec.NotifySocket
+	ls.StopSchedule = spec.StopSchedule
+	return nil
 }
 
 // LookProgram finds prog on PATH (or as a path) and checks that it is an

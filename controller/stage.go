@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/pidfile"
+	"github.com/daemonctl/daemonctl/signals"
 )
 
 // The launcher stage: the process that turns a program into a daemon.
@@ -76,6 +78,17 @@ type launchSpec struct {
 	// LockEnv makes the stage tell the daemon (a Go program using
 	// Daemonize) which descriptor holds its lock, through daemonEnv.
 	LockEnv bool
+	// Supervise, when not nil, makes the stage the program's supervisor
+	// (runSupervisor), which then does the readiness wait itself: Wait,
+	// Notify (with NotifyTimeout and NotifySocket), and ends a program
+	// that does not become ready with StopSchedule.
+	Supervise     *Supervision
+	Name          string
+	Wait          time.Duration
+	Notify        bool
+	NotifyTimeout time.Duration
+	NotifySocket  string
+	StopSchedule  signals.Schedule
 }
 
 // cred is the identity the daemon runs as (--user, --group).
@@ -89,19 +102,24 @@ type cred struct {
 type launchResult struct {
 	PID     int // the daemon's PID
 	Running int // already running with this PID
-	Error   string
-	Kind    launchKind
+	// Supervisor is the supervisor's PID (the stage's own) for a
+	// supervised start.
+	Supervisor int
+	Error      string
+	Kind       launchKind
 }
 
 // launchKind classifies a launch failure for its exit code.
 type launchKind int8
 
 const (
-	kindNone       launchKind = iota
-	kindNotFound              // the program cannot be executed
-	kindPrivilege             // a privilege drop or nice value was refused
-	kindOrphaned              // processes of an earlier start hold the lock
-	kindUnverified            // a live process in the pidfile cannot be vouched for
+	kindNone        launchKind = iota
+	kindNotFound               // the program cannot be executed
+	kindPrivilege              // a privilege drop or nice value was refused
+	kindOrphaned               // processes of an earlier start hold the lock
+	kindUnverified             // a live process in the pidfile cannot be vouched for
+	kindFailedStart            // a supervised program died or was not ready during the first start
+	kindUsage                  // a supervise setting the supervisor refused
 )
 
 // IsLauncher reports whether this process is a launcher stage, started by
@@ -120,23 +138,32 @@ func RunLauncher() int {
 	if spec == nil || status == nil {
 		return 2
 	}
+	report := func(res launchResult) error {
+		_, err := status.Write(res.encode())
+		// The caller reads the report to its end: close now rather than
+		// at exit, so start does not wait for this stage to exit (nor for
+		// a supervisor to end).
+		if cerr := status.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	var res launchResult
 	msg, err := io.ReadAll(io.LimitReader(spec, maxWire))
+	spec.Close()
 	if err == nil {
 		var ls *launchSpec
 		if ls, err = decodeLaunchSpec(msg); err == nil {
+			if ls.Supervise != nil {
+				return runSupervisor(ls, report)
+			}
 			res = runStage(ls)
 		}
 	}
 	if err != nil {
 		res = launchResult{Error: "launcher: reading start spec: " + err.Error()}
 	}
-	if _, err := status.Write(res.encode()); err != nil {
-		return 1
-	}
-	// The caller reads the report to its end: close now rather than at
-	// exit, so start does not wait for this stage to exit.
-	if err := status.Close(); err != nil {
+	if report(res) != nil {
 		return 1
 	}
 	return 0

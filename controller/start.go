@@ -14,6 +14,9 @@ import (
 type Started struct {
 	Name string
 	PID  int
+	// Supervisor is the supervisor's PID for a supervised service (the
+	// pidfile's); PID is then the program's.
+	Supervisor int
 	// AlreadyRunning is set when the service was running and nothing was
 	// started (LSB: still a success).
 	AlreadyRunning bool
@@ -54,14 +57,16 @@ func start(spec StartSpec, ls *launchSpec, args []string, progress io.Writer) (S
 	if done, err := checkNotRunning(spec.Name, ls.PIDFile, &started); done || err != nil {
 		return started, err
 	}
-	watch := spec.Wait > 0 || spec.Notify
+	// A supervisor does the readiness wait itself (the program is its
+	// child, never the caller's).
+	watch := (spec.Wait > 0 || spec.Notify) && ls.Supervise == nil
 	if watch {
 		if err := becomeSubreaper(); err != nil && !errors.Is(err, ErrUnsupported) {
 			return started, fmt.Errorf("become subreaper: %w", err)
 		}
 	}
 	var ns *notifySocket
-	if spec.Notify {
+	if watch && spec.Notify {
 		var err error
 		if ns, err = listenNotify(spec.NotifySocket, ls.Cred); err != nil {
 			return started, err
@@ -76,13 +81,18 @@ func start(spec StartSpec, ls *launchSpec, args []string, progress io.Writer) (S
 		return started, err
 	}
 	if err := res.err(); err != nil {
+		if res.Kind == kindFailedStart {
+			if tail := logTail(ls.Stderr, logStart, 20); tail != "" {
+				err = withKind(ErrFailedStart, "%s\n%s", res.Error, tail)
+			}
+		}
 		return started, err
 	}
 	if res.PID == 0 {
 		started.PID, started.AlreadyRunning = res.Running, true
 		return started, nil
 	}
-	started.PID = res.PID
+	started.PID, started.Supervisor = res.PID, res.Supervisor
 	if !watch {
 		return started, nil
 	}

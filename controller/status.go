@@ -23,9 +23,35 @@ type Report struct {
 	Uptime  int64    `json:"uptime,omitempty"`
 	Command []string `json:"command,omitempty"`
 	// RSS is the main process's resident set size in bytes, when it runs.
-	RSS     int64  `json:"rss,omitempty"`
-	Holders []int  `json:"holders,omitempty"`
-	Message string `json:"message"`
+	RSS     int64 `json:"rss,omitempty"`
+	Holders []int `json:"holders,omitempty"`
+	// The rest is a supervised service's (start --supervise): PID is then
+	// the program's, Supervisor the pidfile's; Respawns counts the
+	// program's respawns, LastExit says how the previous program ended,
+	// NextRespawn when the program is respawned (in backoff).
+	Supervisor     int        `json:"supervisor,omitempty"`
+	Respawns       *int       `json:"respawns,omitempty"`
+	LastExit       *ExitInfo  `json:"last_exit,omitempty"`
+	NextRespawn    *time.Time `json:"next_respawn,omitempty"`
+	LogFailures    int        `json:"log_failures,omitempty"`
+	WatchdogMisses int        `json:"watchdog_misses,omitempty"`
+	Message        string     `json:"message"`
+}
+
+// ExitInfo is how a supervised program ended.
+type ExitInfo struct {
+	// Code is the exit status, when Signal is "".
+	Code int `json:"code"`
+	// Signal, like "SEGV", killed it; Core says it dumped core.
+	Signal string    `json:"signal,omitempty"`
+	Core   bool      `json:"core,omitempty"`
+	At     time.Time `json:"at"`
+	// Cause is why the supervisor ended it itself: "watchdog",
+	// "notready", "spawn" (it could not be run).
+	Cause string `json:"cause,omitempty"`
+	// Text says it all for people: "killed by SIGABRT (no WATCHDOG=1
+	// within 1s)".
+	Text string `json:"text"`
 }
 
 // State is a service's state, as a Report and its JSON give it.
@@ -55,6 +81,15 @@ const (
 	// StateInvalid: a defined service whose definition cannot be used.
 	// Status never reports it; the status table does.
 	StateInvalid State = "invalid"
+	// StateBackoff: a supervised program exited and its supervisor
+	// respawns it after a delay.
+	StateBackoff State = "backoff"
+	// StateStopping: a supervisor was told to stop and waits for its
+	// program to exit.
+	StateStopping State = "stopping"
+	// StateFailed: a supervisor gave up respawning its program (more
+	// respawns than --respawn-limit allows) and exited.
+	StateFailed State = "failed"
 )
 
 // stateOf is the state each pidfile status reports.
@@ -90,12 +125,15 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 		return Report{Name: name, PIDFile: path, State: StateUnknown, Message: err.Error()}, err
 	}
 	name = ServiceName(name, abs)
-	st, err := pidfile.Inspect(abs, opts...)
+	st, err := inspect(abs, opts...)
 	r := Report{Name: name, PIDFile: abs, PID: st.PID, State: stateOf(st.Status)}
 	if err != nil {
 		r.State = StateUnknown
 		r.Message = fmt.Sprintf("%s: status unknown: %v", name, describeFileError(abs, err))
 		return r, withKind(ErrUnknown, "%s", r.Message)
+	}
+	if r, ok, err := supervisedStatus(r, st); ok {
+		return r, err
 	}
 	if !st.Process.Started.IsZero() {
 		started := st.Process.Started.Round(10 * time.Millisecond)
@@ -137,6 +175,8 @@ func Status(path, name string, opts ...pidfile.Option) (Report, error) {
 		switch {
 		case st.PID == 0:
 			r.Message = fmt.Sprintf("%s: orphaned: %s", name, unrecorded(st))
+		case supervisedRecord(st):
+			r.Message = fmt.Sprintf("%s: orphaned: supervisor %d is gone (killed?) but its program still holds the lock (%s); it is not respawned: stop it (daemonctl stop -p %s)", name, st.PID, pidList(st.Holders), abs)
 		case len(st.Holders) == 0:
 			r.Message = fmt.Sprintf("%s: main process %d gone; processes this user cannot see still hold the lock", name, st.PID)
 		}

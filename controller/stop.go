@@ -96,7 +96,7 @@ func Stop(spec StopSpec) (Stopped, error) {
 	}
 	name := ServiceName(spec.Name, path)
 	res := Stopped{Name: name}
-	st, err := pidfile.Inspect(path, inspectOptions(spec.Exec, spec.Program)...)
+	st, err := inspect(path, inspectOptions(spec.Exec, spec.Program)...)
 	if err != nil {
 		return res, describeFileError(path, err)
 	}

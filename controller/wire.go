@@ -5,6 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // The launcher stage's spec and report cross a pipe as a list of fields:
@@ -30,6 +36,23 @@ const (
 	tagStderr  byte = 'r'
 	tagNice    byte = 'n'
 	tagLockEnv byte = 'l'
+	// A supervised start (tagSupervise first, then its settings).
+	tagSupervise     byte = 'S'
+	tagRespawn       byte = 'W'
+	tagDelay         byte = 'y'
+	tagDelayMax      byte = 'Y'
+	tagLimit         byte = 'L'
+	tagLogMaxSize    byte = 'z'
+	tagLogKeep       byte = 'k'
+	tagWatchdog      byte = 'D'
+	tagForking       byte = 'f'
+	tagProgramPID    byte = 'F'
+	tagWait          byte = 'w'
+	tagNotify        byte = 'N'
+	tagNotifyTimeout byte = 't'
+	tagNotifySocket  byte = 's'
+	tagSchedule      byte = 'T'
+	tagName          byte = 'M'
 )
 
 // Tags of launchResult's fields.
@@ -38,6 +61,7 @@ const (
 	tagResRunning byte = 'R'
 	tagResError   byte = 'X'
 	tagResKind    byte = 'K'
+	tagResSuper   byte = 'V'
 )
 
 // maxWire bounds a message: an argument vector and environment of this
@@ -127,7 +151,91 @@ func (ls *launchSpec) encode() []byte {
 	if ls.LockEnv {
 		w.put(tagLockEnv, "")
 	}
+	if sv := ls.Supervise; sv != nil {
+		w.put(tagSupervise, "")
+		w.put(tagName, ls.Name)
+		w.put(tagRespawn, sv.Respawn.When.String())
+		w.putInt(tagDelay, int64(sv.Respawn.Delay))
+		w.putInt(tagDelayMax, int64(sv.Respawn.DelayMax))
+		w.put(tagLimit, sv.Respawn.Limit.String())
+		w.putInt(tagLogMaxSize, sv.LogMaxSize)
+		w.putInt(tagLogKeep, int64(sv.LogKeep))
+		w.putInt(tagWatchdog, int64(sv.Watchdog))
+		if sv.Forking {
+			w.put(tagForking, "")
+		}
+		if sv.ProgramPIDFile != "" {
+			w.put(tagProgramPID, sv.ProgramPIDFile)
+		}
+		w.putInt(tagWait, int64(ls.Wait))
+		if ls.Notify {
+			w.put(tagNotify, "")
+		}
+		w.putInt(tagNotifyTimeout, int64(ls.NotifyTimeout))
+		if ls.NotifySocket != "" {
+			w.put(tagNotifySocket, ls.NotifySocket)
+		}
+		if len(ls.StopSchedule.Steps) > 0 {
+			w.put(tagSchedule, ls.StopSchedule.String())
+		}
+	}
 	return w.buf
+}
+
+// supervisionField decodes one of a supervised start's fields into ls,
+// which tagSupervise has given a Supervision. It reports false for a tag
+// that is not one of them.
+func supervisionField(ls *launchSpec, tag byte, v string) (bool, error) {
+	sv := ls.Supervise
+	if sv == nil {
+		return false, nil
+	}
+	var err error
+	duration := func(dst *time.Duration) {
+		var n int64
+		n, err = wireInt(v, 64)
+		*dst = time.Duration(n)
+	}
+	switch tag {
+	case tagName:
+		ls.Name = v
+	case tagRespawn:
+		sv.Respawn.When, err = supervise.ParseWhen(v)
+	case tagDelay:
+		duration(&sv.Respawn.Delay)
+	case tagDelayMax:
+		duration(&sv.Respawn.DelayMax)
+	case tagLimit:
+		sv.Respawn.Limit, err = supervise.ParseLimit(v)
+	case tagLogMaxSize:
+		sv.LogMaxSize, err = wireInt(v, 64)
+	case tagLogKeep:
+		var n int64
+		n, err = wireInt(v, 32)
+		sv.LogKeep = int(n)
+	case tagWatchdog:
+		duration(&sv.Watchdog)
+	case tagForking:
+		sv.Forking = true
+	case tagProgramPID:
+		sv.ProgramPIDFile = v
+	case tagWait:
+		duration(&ls.Wait)
+	case tagNotify:
+		ls.Notify = true
+	case tagNotifyTimeout:
+		duration(&ls.NotifyTimeout)
+	case tagNotifySocket:
+		ls.NotifySocket = v
+	case tagSchedule:
+		ls.StopSchedule, err = signals.ParseSchedule(v, unix.SIGTERM)
+	default:
+		return false, nil
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: field %q: %v", errWire, tag, err)
+	}
+	return true, err
 }
 
 // decodeLaunchSpec reads what encode wrote.
@@ -173,7 +281,12 @@ func decodeLaunchSpec(msg []byte) (*launchSpec, error) {
 			ls.Nice = &nice
 		case tagLockEnv:
 			ls.LockEnv = true
+		case tagSupervise:
+			ls.Supervise = &Supervision{}
 		default:
+			if ok, err := supervisionField(ls, tag, v); ok {
+				return err
+			}
 			return fmt.Errorf("%w: unknown field %q", errWire, tag)
 		}
 		return err
@@ -205,6 +318,9 @@ func (r launchResult) encode() []byte {
 	if r.Kind != kindNone {
 		w.putInt(tagResKind, int64(r.Kind))
 	}
+	if r.Supervisor != 0 {
+		w.putInt(tagResSuper, int64(r.Supervisor))
+	}
 	return w.buf
 }
 
@@ -226,6 +342,9 @@ func decodeLaunchResult(msg []byte) (launchResult, error) {
 		case tagResKind:
 			n, err = wireInt(v, 8)
 			r.Kind = launchKind(n)
+		case tagResSuper:
+			n, err = wireInt(v, 32)
+			r.Supervisor = int(n)
 		default:
 			return fmt.Errorf("%w: unknown field %q", errWire, tag)
 		}

@@ -5,6 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // specFrom builds a launch spec from fuzzed values: paths holds the
@@ -53,6 +59,13 @@ func TestLaunchSpecRoundTrip(t *testing.T) {
 		// empty argument and environment entry, every optional field.
 		specFrom("/tmp/\xff.pid\x00/opt/\xfe/bin\x00/srv/\xc3\x28\x00/log/\xff.out\x00/log/\xff.err", "prog\x00\xff\xfe\x00", "K=\xfe\x00\x00=", 0o777, 65534, int32(nice), 0xff),
 		{PIDFile: "/p", Path: "/x", Argv: []string{"x"}, Umask: ^uint32(0), Nice: &nice, Cred: &cred{UID: ^uint32(0)}},
+		// A supervised start: every supervise setting and the readiness
+		// wait the supervisor does.
+		{PIDFile: "/p", Path: "/x", Argv: []string{"x"}, Name: "w\xff", Supervise: &Supervision{
+			Respawn:    supervise.Respawn{When: supervise.Always, Delay: 1500 * time.Millisecond, DelayMax: time.Minute, Limit: supervise.Limit{Count: 7, Period: 90 * time.Second}},
+			LogMaxSize: 4096, LogKeep: 3, Watchdog: 2500 * time.Millisecond, Forking: true, ProgramPIDFile: "/run/\xfe.pid",
+		}, Wait: time.Second, Notify: true, NotifyTimeout: 3 * time.Second, NotifySocket: "/s", StopSchedule: signals.Schedule{Steps: []signals.Step{{Signal: unix.SIGINT, Wait: 3 * time.Second}, {Signal: unix.SIGKILL, Wait: time.Second}}}},
+		{PIDFile: "/p", Path: "/x", Argv: []string{"x"}, Supervise: &Supervision{}},
 	} {
 		got, err := decodeLaunchSpec(ls.encode())
 		if err != nil || !sameSpec(got, ls) {
@@ -82,6 +95,7 @@ func FuzzLaunchSpec(f *testing.F) {
 	f.Add((&launchSpec{PIDFile: "/run/\xff.pid", Path: "/bin/web", Argv: []string{"web", "\xfe"}, Env: []string{"K=\xff"}, Nice: &nice, Cred: &cred{UID: 1, GID: 2, Groups: []uint32{3}}, Stdout: "/l", LockEnv: true}).encode(),
 		"/run/\xff.pid\x00/bin/web", "web\x00\xfe", "K=\xff", uint32(0o22), uint32(65534), int32(-20), uint8(0xff))
 	f.Add([]byte("m\x02-1p\x01/x\x01/a\x01a"), "", "", "", uint32(1<<31), uint32(0), int32(0), uint8(0))
+	f.Add((&launchSpec{PIDFile: "/p", Path: "/x", Argv: []string{"x"}, Supervise: DefaultSupervision(), Notify: true}).encode(), "", "", "", uint32(0), uint32(0), int32(0), uint8(0))
 	f.Add([]byte("p\xff\xff\xff\xff\x0f"), "/p\x00/x", "", "", uint32(0), uint32(0), int32(0), uint8(1))
 	f.Fuzz(func(t *testing.T, msg []byte, paths, argv, env string, umask, id uint32, nice int32, opts uint8) {
 		if ls, err := decodeLaunchSpec(msg); err == nil {
@@ -107,6 +121,7 @@ func FuzzLaunchSpec(f *testing.F) {
 // FuzzLaunchResult: the stage's report likewise.
 func FuzzLaunchResult(f *testing.F) {
 	f.Add(launchResult{PID: 4242}.encode(), int32(4242), int32(0), "", int8(0))
+	f.Add(launchResult{PID: 4243, Supervisor: 4242}.encode(), int32(4243), int32(0), "", int8(0))
 	f.Add(launchResult{Error: "cannot run /x\xff: no such file", Kind: kindNotFound}.encode(), int32(0), int32(7), "\xff\x00", int8(-1))
 	f.Add([]byte("K\x03300"), int32(-1), int32(-1), "x", int8(127))
 	f.Fuzz(func(t *testing.T, msg []byte, pid, running int32, text string, kind int8) {

@@ -109,6 +109,9 @@ type Option func(*State)
 // the file is Unverified.
 func WithExec(path string) Option { return func(s *State) { s.exec = path } }
 
+// Exec is the path WithExec gave ("" without it).
+func (s State) Exec() string { return s.exec }
+
 // WithProgram names the program the service runs (a path, or a bare name
 // looked up on PATH when it is needed), checked (as WithExec) only for a
 // process that does not hold the lock, which the record alone would
@@ -590,9 +593,12 @@ func programPath(program string) string {
 	return abs
 }
 
-// exeMismatch says why pid does not run the program at path ("" when it
+// ExeMismatch says why pid does not run the program at path ("" when it
 // does): /proc/PID/exe must be that file, or, for a script, its
-// interpreter.
+// interpreter. It is WithExec's test, for a process the caller found by
+// other means (a supervised service's program).
+func ExeMismatch(pid int, path string) string { return exeMismatch(pid, path) }
+
 func exeMismatch(pid int, path string) string {
 	exe, err := process.Exe(pid)
 	if err != nil {

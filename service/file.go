@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // file is a definition file as TOML decodes it. Values that need more than
@@ -37,7 +38,18 @@ type file struct {
 	Timeout       *durationValue    `toml:"timeout"`
 	KeepOnTimeout *bool             `toml:"keep-on-timeout"`
 	NotifySocket  string            `toml:"notify-socket"`
-	Init          initFile          `toml:"init"`
+	// Supervision (start --supervise).
+	Supervise       bool           `toml:"supervise"`
+	Respawn         *respawnValue  `toml:"respawn"`
+	RespawnDelay    *delayValue    `toml:"respawn-delay"`
+	RespawnDelayMax *durationValue `toml:"respawn-delay-max"`
+	RespawnLimit    *limitValue    `toml:"respawn-limit"`
+	Watchdog        *durationValue `toml:"watchdog"`
+	LogMaxSize      *sizeValue     `toml:"log-max-size"`
+	LogKeep         *int           `toml:"log-keep"`
+	Forking         *bool          `toml:"forking"`
+	ProgramPIDFile  string         `toml:"program-pidfile"`
+	Init            initFile       `toml:"init"`
 }
 
 // strings maps each key holding a plain string (args and env aside) to
@@ -46,7 +58,7 @@ func (f *file) strings() map[string]string {
 	return map[string]string{
 		"description": f.Description, "program": deref(f.Program), "pidfile": deref(f.PIDFile),
 		"user": f.User, "group": f.Group, "chdir": f.Chdir,
-		"stdout": f.Stdout, "stderr": f.Stderr, "notify-socket": f.NotifySocket,
+		"stdout": f.Stdout, "stderr": f.Stderr, "notify-socket": f.NotifySocket, "program-pidfile": f.ProgramPIDFile,
 		"init.required-start": deref(f.Init.RequiredStart), "init.required-stop": deref(f.Init.RequiredStop),
 		"init.default-start": deref(f.Init.DefaultStart), "init.default-stop": deref(f.Init.DefaultStop),
 	}
@@ -85,6 +97,51 @@ func (v *durationValue) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is not a positive duration: write it like \"500ms\", \"2s\" or \"1m30s\"", b)
 	}
 	v.d = d
+	return nil
+}
+
+// delayValue is a duration that may be 0 (respawn-delay: at once).
+type delayValue struct{ d time.Duration }
+
+func (v *delayValue) UnmarshalText(b []byte) error {
+	d, err := time.ParseDuration(string(b))
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q is not a duration: write it like \"0s\", \"100ms\" or \"2s\"", b)
+	}
+	v.d = d
+	return nil
+}
+
+type respawnValue struct{ when supervise.When }
+
+func (v *respawnValue) UnmarshalText(b []byte) error {
+	when, err := supervise.ParseWhen(string(b))
+	if err != nil {
+		return fmt.Errorf("%q: write \"on-failure\" or \"always\"", b)
+	}
+	v.when = when
+	return nil
+}
+
+type limitValue struct{ limit supervise.Limit }
+
+func (v *limitValue) UnmarshalText(b []byte) error {
+	limit, err := supervise.ParseLimit(string(b))
+	if err != nil {
+		return err
+	}
+	v.limit = limit
+	return nil
+}
+
+type sizeValue struct{ size int64 }
+
+func (v *sizeValue) UnmarshalText(b []byte) error {
+	size, err := supervise.ParseSize(string(b))
+	if err != nil {
+		return err
+	}
+	v.size = size
 	return nil
 }
 

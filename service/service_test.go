@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // defDir makes a private definition directory holding files (name ->
@@ -188,6 +189,20 @@ func TestLoadBadFiles(t *testing.T) {
 		{"envname", "program = \"/bin/true\"\nenv = { \"A=B\" = \"x\" }\n", 2, "env", "not an environment variable name"},
 		{"nulargs", "program = \"/bin/true\"\nargs = [\"-v\", \"a\\u0000b\"]\n", 2, "args", "element 2 of 2 holds a NUL byte (\\u0000), which no argument can carry: remove it"},
 		{"nulenv", "program = \"/bin/true\"\n[env]\nA = \"x\\u0000\"\n", 3, "env.A", "the value holds a NUL byte (\\u0000)"},
+		// Supervision.
+		{"nosupervise", "program = \"/bin/true\"\nrespawn = \"always\"\n", 2, "respawn", "applies only with supervise = true"},
+		{"nosupervisewd", "program = \"/bin/true\"\n\nwatchdog = \"1s\"\n", 3, "watchdog", "applies only with supervise = true"},
+		{"respawnbad", "program = \"/bin/true\"\nsupervise = true\nrespawn = \"sometimes\"\n", 3, "respawn", `"sometimes": write "on-failure" or "always"`},
+		{"limitzero", "program = \"/bin/true\"\nsupervise = true\nrespawn-limit = \"0/0s\"\n", 3, "respawn-limit", "N must be a number from 1"},
+		{"limitabc", "program = \"/bin/true\"\nsupervise = true\nrespawn-limit = \"abc\"\n", 3, "respawn-limit", "expected N/PERIOD"},
+		{"limitslash", "program = \"/bin/true\"\nsupervise = true\nrespawn-limit = \"5/\"\n", 3, "respawn-limit", "PERIOD must be a duration"},
+		{"delayneg", "program = \"/bin/true\"\nsupervise = true\nrespawn-delay = \"-1s\"\n", 3, "respawn-delay", "is not a duration"},
+		{"delaymax", "program = \"/bin/true\"\nsupervise = true\nrespawn-delay = \"10s\"\nrespawn-delay-max = \"1s\"\n", 4, "respawn-delay-max", "below respawn-delay"},
+		{"sizebad", "program = \"/bin/true\"\nsupervise = true\nlog-max-size = \"10Q\"\n", 3, "log-max-size", "expected a number of bytes"},
+		{"keepbad", "program = \"/bin/true\"\nsupervise = true\nlog-keep = 5000\n", 3, "log-keep", "out of range"},
+		{"pidnoforking", "program = \"/bin/true\"\nsupervise = true\nprogram-pidfile = \"/run/x.pid\"\n", 3, "program-pidfile", "applies only with forking = true"},
+		{"pidrelative", "program = \"/bin/true\"\nsupervise = true\nforking = true\nprogram-pidfile = \"x.pid\"\n", 4, "program-pidfile", "relative path"},
+		{"forkingnotify", "program = \"/bin/true\"\nnotify = true\nsupervise = true\nforking = true\n", 4, "forking", "cannot also notify"},
 	}
 	// A NUL byte (TOML's \u0000) in any string that reaches a path, an
 	// argument, the environment or an init script.
@@ -228,6 +243,34 @@ func TestLoadBadFiles(t *testing.T) {
 				t.Errorf("Names() = %v", set.Names())
 			}
 		})
+	}
+}
+
+func TestLoadSupervised(t *testing.T) {
+	dir := defDir(t, map[string]string{
+		"web.toml": "program = \"/bin/sleep\"\npidfile = \"/run/web.pid\"\nsupervise = true\nrespawn = \"always\"\nrespawn-delay = \"1s\"\n" +
+			"respawn-limit = \"7/1m\"\nwatchdog = \"30s\"\nlog-max-size = \"1M\"\nlog-keep = 3\nforking = true\nprogram-pidfile = \"/run/web/main.pid\"\n",
+		"plain.toml": "program = \"/bin/sleep\"\npidfile = \"/run/plain.pid\"\nsupervise = true\n",
+		"off.toml":   "program = \"/bin/sleep\"\npidfile = \"/run/off.pid\"\n",
+	})
+	set := mustLoad(t, dir)
+	if len(set.Problems) > 0 {
+		t.Fatalf("problems: %v", set.Problems)
+	}
+	web, _ := set.Lookup("web")
+	want := controller.Supervision{
+		Respawn:    supervise.Respawn{When: supervise.Always, Delay: time.Second, DelayMax: 30 * time.Second, Limit: supervise.Limit{Count: 7, Period: time.Minute}},
+		LogMaxSize: 1 << 20, LogKeep: 3, Watchdog: 30 * time.Second, Forking: true, ProgramPIDFile: "/run/web/main.pid",
+	}
+	if web.Supervise == nil || *web.Supervise != want {
+		t.Errorf("web: supervise %+v, want %+v", web.Supervise, want)
+	}
+	plain, _ := set.Lookup("plain")
+	if plain.Supervise == nil || *plain.Supervise != *controller.DefaultSupervision() {
+		t.Errorf("plain: supervise %+v, want the defaults", plain.Supervise)
+	}
+	if off, _ := set.Lookup("off"); off.Supervise != nil {
+		t.Errorf("off: supervised %+v", off.Supervise)
 	}
 }
 
@@ -412,7 +455,7 @@ func TestKeysDocumented(t *testing.T) {
 			t.Errorf("key %s lacks documentation", k.Name)
 		}
 	}
-	for _, key := range []string{"program", "args", "pidfile", "user", "group", "chdir", "umask", "nice", "env", "clear-env", "stdout", "stderr", "stop-schedule", "reload-signal", "wait", "notify", "timeout", "keep-on-timeout", "notify-socket", "description", "init.required-start", "init.required-stop", "init.default-start", "init.default-stop"} {
+	for _, key := range []string{"program", "args", "pidfile", "user", "group", "chdir", "umask", "nice", "env", "clear-env", "stdout", "stderr", "stop-schedule", "reload-signal", "wait", "notify", "timeout", "keep-on-timeout", "notify-socket", "description", "supervise", "respawn", "respawn-delay", "respawn-delay-max", "respawn-limit", "watchdog", "log-max-size", "log-keep", "forking", "program-pidfile", "init.required-start", "init.required-stop", "init.default-start", "init.default-stop"} {
 		if _, ok := keyDoc(key); !ok {
 			t.Errorf("key %s is not in Keys()", key)
 		}

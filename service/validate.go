@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/daemonctl/daemonctl/controller"
 )
 
 // Validating: a decoded file's values are checked and turned into a
@@ -45,6 +47,7 @@ func (d *Definition) fill(f *file, runDir string, runDirErr error) []*Problem {
 	d.fillEnv(f, bad)
 	d.fillSignals(f)
 	d.fillReadiness(f, bad)
+	d.fillSupervise(f, bad)
 	d.fillInit(f, bad)
 	slices.SortStableFunc(problems, func(a, b *Problem) int { return a.Line - b.Line })
 	return problems
@@ -178,6 +181,70 @@ func (d *Definition) fillReadiness(f *file, bad report) {
 				bad(key, "applies only with notify = true")
 			}
 		}
+	}
+}
+
+// fillSupervise takes supervise and the settings that apply only with
+// it, over the defaults of --supervise.
+func (d *Definition) fillSupervise(f *file, bad report) {
+	set := map[string]bool{
+		"respawn": f.Respawn != nil, "respawn-delay": f.RespawnDelay != nil, "respawn-delay-max": f.RespawnDelayMax != nil,
+		"respawn-limit": f.RespawnLimit != nil, "watchdog": f.Watchdog != nil, "log-max-size": f.LogMaxSize != nil,
+		"log-keep": f.LogKeep != nil, "forking": f.Forking != nil, "program-pidfile": f.ProgramPIDFile != "",
+	}
+	if !f.Supervise {
+		for _, key := range slices.Sorted(maps.Keys(set)) {
+			if set[key] {
+				bad(key, "applies only with supervise = true")
+			}
+		}
+		return
+	}
+	sv := controller.DefaultSupervision()
+	d.Supervise = sv
+	if f.Respawn != nil {
+		sv.Respawn.When = f.Respawn.when
+	}
+	if f.RespawnDelay != nil {
+		sv.Respawn.Delay = f.RespawnDelay.d
+		sv.Respawn.DelayMax = max(sv.Respawn.DelayMax, sv.Respawn.Delay)
+	}
+	if f.RespawnDelayMax != nil {
+		sv.Respawn.DelayMax = f.RespawnDelayMax.d
+		if sv.Respawn.DelayMax < sv.Respawn.Delay {
+			bad("respawn-delay-max", "%v is below respawn-delay %v: raise it, or lower the delay", sv.Respawn.DelayMax, sv.Respawn.Delay)
+		}
+	}
+	if f.RespawnLimit != nil {
+		sv.Respawn.Limit = f.RespawnLimit.limit
+	}
+	if f.Watchdog != nil {
+		sv.Watchdog = f.Watchdog.d
+	}
+	if f.LogMaxSize != nil {
+		sv.LogMaxSize = f.LogMaxSize.size
+	}
+	if f.LogKeep != nil {
+		if *f.LogKeep < 0 || *f.LogKeep > 1000 {
+			bad("log-keep", "%d is out of range: keep 0 to 1000 old files", *f.LogKeep)
+		}
+		sv.LogKeep = *f.LogKeep
+	}
+	if f.Forking != nil {
+		sv.Forking = *f.Forking
+	}
+	switch {
+	case f.ProgramPIDFile != "" && !filepath.IsAbs(f.ProgramPIDFile):
+		bad("program-pidfile", "%q is a relative path: give an absolute one", f.ProgramPIDFile)
+	case f.ProgramPIDFile != "" && !sv.Forking:
+		bad("program-pidfile", "applies only with forking = true")
+	}
+	sv.ProgramPIDFile = f.ProgramPIDFile
+	if sv.Forking && f.Notify {
+		bad("forking", "a forking program cannot also notify: it is ready when its start-up exits; remove notify or forking")
+	}
+	if f.KeepOnTimeout != nil && *f.KeepOnTimeout {
+		bad("keep-on-timeout", "does not go with supervise: the supervisor ends a program that is not ready, and respawns it")
 	}
 }
 

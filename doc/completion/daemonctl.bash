@@ -14,7 +14,7 @@ _daemonctl() {
 		-p | --pidfile | --pidfile=* | -p?*) pidfile=1 ;;
 		esac
 		case $word in
-		--pidfile | -p | --stdout | -o | --stderr | --notify-socket | --config-dir | --chdir | -d | --signal | -s | --user | -u | --group | -g | --name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --retry | -R | --exec | --daemonctl) ((i++)) ;;
+		--pidfile | -p | --stdout | -o | --stderr | --notify-socket | --config-dir | --chdir | -d | --signal | -s | --user | -u | --group | -g | --name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --respawn | --respawn-delay | --respawn-delay-max | --respawn-limit | --watchdog | --log-max-size | --log-keep | --program-pidfile | --retry | -R | --exec | --daemonctl) ((i++)) ;;
 		-*) ;;
 		*) if [[ -z $cmd ]]; then cmd=$word; else ((npos++)); fi ;;
 		esac
@@ -25,7 +25,7 @@ _daemonctl() {
 	--signal | -s) COMPREPLY=($(compgen -W "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM" -- "$cur")); return ;;
 	--user | -u) COMPREPLY=($(compgen -u -- "$cur")); return ;;
 	--group | -g) COMPREPLY=($(compgen -g -- "$cur")); return ;;
-	--name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --retry | -R | --exec | --daemonctl) return ;;
+	--name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --respawn | --respawn-delay | --respawn-delay-max | --respawn-limit | --watchdog | --log-max-size | --log-keep | --program-pidfile | --retry | -R | --exec | --daemonctl) return ;;
 	esac
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
@@ -42,11 +42,11 @@ _daemonctl() {
 	fi
 	if [[ $cur == -* ]]; then
 		case $cmd in
-		start) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --chdir -d --umask --user -u --group -g --env -e --clear-env --stdout -o --stderr --nice -N --wait -w --notify --timeout --keep-on-timeout --notify-socket --signal -s --retry -R --help -h" -- "$cur")) ;;
+		start) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --chdir -d --umask --user -u --group -g --env -e --clear-env --stdout -o --stderr --nice -N --wait -w --notify --timeout --keep-on-timeout --notify-socket --supervise --respawn --respawn-delay --respawn-delay-max --respawn-limit --watchdog --log-max-size --log-keep --forking --program-pidfile --signal -s --retry -R --help -h" -- "$cur")) ;;
 		stop) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --exec --signal -s --retry -R --help -h" -- "$cur")) ;;
 		status) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --exec --json --help -h" -- "$cur")) ;;
 		reload) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --exec --signal -s --help -h" -- "$cur")) ;;
-		restart) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --chdir -d --umask --user -u --group -g --env -e --clear-env --stdout -o --stderr --nice -N --wait -w --notify --timeout --keep-on-timeout --notify-socket --signal -s --retry -R --help -h" -- "$cur")) ;;
+		restart) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --chdir -d --umask --user -u --group -g --env -e --clear-env --stdout -o --stderr --nice -N --wait -w --notify --timeout --keep-on-timeout --notify-socket --supervise --respawn --respawn-delay --respawn-delay-max --respawn-limit --watchdog --log-max-size --log-keep --forking --program-pidfile --signal -s --retry -R --help -h" -- "$cur")) ;;
 		signal) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --exec --help -h" -- "$cur")) ;;
 		check) COMPREPLY=($(compgen -W "--quiet -q --help -h" -- "$cur")) ;;
 		init-script) COMPREPLY=($(compgen -W "--daemonctl --help -h" -- "$cur")) ;;
