@@ -64,8 +64,11 @@ func Find(st pidfile.State) (Logs, error) {
 	case !errors.Is(err, supervise.ErrNotSupervised):
 		return Logs{}, err
 	}
+	if st.Status == pidfile.NotRunning {
+		return Logs{}, fmt.Errorf("%s: %w: the service is not running, and nothing records where its output went (a defined service: daemonctl logs NAME; else tail its file)", st.Path, ErrNoLogs)
+	}
 	if st.Status != pidfile.Running || st.PID <= 0 {
-		return Logs{}, fmt.Errorf("%s: %w: the daemon is not running and was not supervised, so nothing records where its output went (name its file: tail FILE)", st.Path, ErrNoLogs)
+		return Logs{}, fmt.Errorf("%s: %w: the daemon is not running and was not supervised, so nothing records where its output went (a defined service: daemonctl logs NAME; else tail its file)", st.Path, ErrNoLogs)
 	}
 	var l Logs
 	for fd, dst := range map[int]*string{1: &l.Stdout, 2: &l.Stderr} {

@@ -80,7 +80,9 @@ func Follow(ctx context.Context, w io.Writer, paths []string, n int) error {
 	}
 }
 
-// followed is one followed path and the file it is reading.
+// followed is one followed path and the file it is reading (f), or
+// read last (dev and ino: f is closed once rotated away, and the file is
+// then known by them until the new one is opened).
 type followed struct {
 	path     string
 	f        *os.File
@@ -191,6 +193,7 @@ func (fw *follower) check(fl *followed) error {
 		if fl.f != nil && fl.unlinked() {
 			err := fw.drain(fl, true)
 			fl.closeFile()
+			fl.dev, fl.ino = 0, 0 // no rotated successors to look for
 			return err
 		}
 		return nil
@@ -210,12 +213,25 @@ func (fw *follower) check(fl *followed) error {
 		if err := fw.drain(fl, true); err != nil {
 			return err
 		}
-		missed, cur, curSt = fw.rotatedSince(fl)
 		fl.closeFile()
+	}
+	if fl.ino != 0 {
+		// The files rotated after the one last read, which is known by
+		// its inode even when, the new file not yet created when it was
+		// closed, it is no longer open.
+		var ok bool
+		if missed, cur, curSt, ok = fw.rotatedSince(fl); !ok {
+			return nil // a rotation under way: it wakes us again
+		}
 	}
 	for i, f := range missed {
 		old := &followed{path: fl.path, f: f}
 		err := fw.drain(old, true)
+		var st unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &st) == nil {
+			// The newest file read: where to look from next time.
+			fl.dev, fl.ino = uint64(st.Dev), st.Ino
+		}
 		f.Close()
 		if err != nil {
 			for _, m := range missed[i+1:] {
@@ -230,7 +246,7 @@ func (fw *follower) check(fl *followed) error {
 	if cur == nil {
 		f, nst, err := open(fl.path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return nil // the rotated files were read; the identity stays
 		}
 		if err != nil {
 			return err
@@ -244,79 +260,75 @@ func (fw *follower) check(fl *followed) error {
 // maxRotated bounds the rotated files looked at (FILE.1 ... FILE.N).
 const maxRotated = 1000
 
+type fileID struct{ dev, ino uint64 }
+
 // rotatedSince opens, oldest first, the files rotated after fl's (when
 // fl's file is now FILE.J, those are FILE.J-1 ... FILE.1), and the file
 // now at the path (nil when there is none). It takes the names' inodes,
-// opens the files, and takes the inodes again: only a view in which no
-// name changed and none was missing (a rotation under way) is used, else
-// it looks again. It returns no older files when fl's file is not among
-// them (deleted, or rotated past the last one kept).
-func (fw *follower) rotatedSince(fl *followed) ([]*os.File, *os.File, unix.Stat_t) {
-	type id struct{ dev, ino uint64 }
+// opens the files, and takes the inodes again, and uses only a view in
+// which no name changed: otherwise (ok false) a rotation is under way,
+// which wakes the follower again when it goes on. It returns no older
+// files when fl's file is not among them (deleted, or rotated past the
+// last one kept, or rotated under another name).
+func (fw *follower) rotatedSince(fl *followed) (files []*os.File, cur *os.File, curSt unix.Stat_t, ok bool) {
 	name := func(k int) string {
 		if k == 0 {
 			return fl.path
 		}
 		return fl.path + "." + strconv.Itoa(k)
 	}
-	// view returns the inodes of FILE, FILE.1 ... up to fl's file, and
-	// whether every name between exists.
-	view := func() ([]id, bool) {
-		var ids []id
-		whole := true
-		for k := 0; k <= maxRotated; k++ {
-			var st unix.Stat_t
-			if unix.Lstat(name(k), &st) != nil {
-				if k > 0 {
-					return nil, true // not found: no older file to read
-				}
-				whole = false // FILE not created yet
-				ids = append(ids, id{})
+	before, settled := fw.rotatedView(fl, name)
+	if !settled {
+		return nil, nil, curSt, false
+	}
+	consistent := true
+	if f, st, err := open(name(0)); err == nil {
+		cur, curSt = f, st
+		consistent = before[0] == fileID{uint64(st.Dev), st.Ino}
+	}
+	for k := len(before) - 2; k >= 1 && consistent; k-- {
+		f, st, err := open(name(k))
+		if err != nil {
+			consistent = false
+			break
+		}
+		files = append(files, f)
+		consistent = before[k] == fileID{uint64(st.Dev), st.Ino}
+	}
+	after, settled := fw.rotatedView(fl, name)
+	if consistent && settled && slices.Equal(before, after) {
+		return files, cur, curSt, true
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	if cur != nil {
+		cur.Close()
+	}
+	return nil, nil, curSt, false
+}
+
+// rotatedView returns the inodes of FILE (zero when missing), FILE.1 ...
+// up to fl's file, or only FILE's when fl's file is not among them.
+// settled is false when a name is missing below one that exists: a
+// rotation is shifting the files.
+func (fw *follower) rotatedView(fl *followed, name func(int) string) (ids []fileID, settled bool) {
+	for k := 0; k <= maxRotated; k++ {
+		var st unix.Stat_t
+		if unix.Lstat(name(k), &st) != nil {
+			if k == 0 {
+				ids = append(ids, fileID{}) // not created yet
 				continue
 			}
-			ids = append(ids, id{uint64(st.Dev), st.Ino})
-			if k > 0 && uint64(st.Dev) == fl.dev && st.Ino == fl.ino {
-				return ids, whole
+			if unix.Lstat(name(k+1), &st) == nil {
+				return nil, false
 			}
+			return ids[:1], true
 		}
-		return nil, true
+		ids = append(ids, fileID{uint64(st.Dev), st.Ino})
+		if k > 0 && uint64(st.Dev) == fl.dev && st.Ino == fl.ino {
+			return ids, true
+		}
 	}
-	var files []*os.File
-	var cur *os.File
-	var curSt unix.Stat_t
-	release := func() {
-		for _, f := range files {
-			f.Close()
-		}
-		if cur != nil {
-			cur.Close()
-		}
-		files, cur = nil, nil
-	}
-	for range 100 {
-		before, _ := view()
-		consistent := true
-		var st unix.Stat_t
-		if f, fst, err := open(name(0)); err == nil {
-			cur, curSt, st = f, fst, fst
-			consistent = len(before) > 0 && before[0] == id{uint64(st.Dev), st.Ino}
-		}
-		for k := len(before) - 2; k >= 1 && consistent; k-- {
-			f, fst, err := open(name(k))
-			if err != nil || before[k] != (id{uint64(fst.Dev), fst.Ino}) {
-				consistent = false
-				if err == nil {
-					f.Close()
-				}
-				break
-			}
-			files = append(files, f)
-		}
-		after, _ := view()
-		if consistent && slices.Equal(before, after) {
-			return files, cur, curSt
-		}
-		release()
-	}
-	return nil, nil, curSt
+	return ids[:1], true
 }

@@ -182,6 +182,13 @@ func follow(t *testing.T, ctx context.Context, paths []string, n int) (<-chan st
 // collect reads lines until one equals last, failing after a minute.
 func collect(t *testing.T, lines <-chan string, last string) []string {
 	t.Helper()
+	return collectWriting(t, lines, last, nil)
+}
+
+// collectWriting is collect while a writer runs, failing at once when it
+// fails.
+func collectWriting(t *testing.T, lines <-chan string, last string, werr <-chan error) []string {
+	t.Helper()
 	var got []string
 	timeout := time.After(time.Minute)
 	for {
@@ -194,6 +201,11 @@ func collect(t *testing.T, lines <-chan string, last string) []string {
 			if l == last {
 				return got
 			}
+		case err := <-werr:
+			if err != nil {
+				t.Fatalf("the writer failed: %v", err)
+			}
+			werr = nil
 		case <-timeout:
 			t.Fatalf("no %q within a minute; got %d lines: %q", last, len(got), got[max(0, len(got)-3):])
 		}
@@ -214,11 +226,13 @@ func TestFollowAcrossRotations(t *testing.T) {
 	got := collect(t, lines, "line 50")
 	const total = 30000
 	werr := make(chan error, 1)
-	go func() { werr <- rotator(log, total, 100, 50, nil, 51) }()
-	got = append(got, collect(t, lines, "line "+strconv.Itoa(total))...)
-	if err := <-werr; err != nil {
-		t.Fatal(err)
-	}
+	written := make(chan struct{})
+	go func() {
+		werr <- rotator(log, total, 100, 50, nil, 51)
+		close(written)
+	}()
+	got = append(got, collectWriting(t, lines, "line "+strconv.Itoa(total), werr)...)
+	<-written // its last rotation follows the last line
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("Follow returned %v, want context.Canceled", err)
