@@ -43,7 +43,7 @@ func startFlags() []cli.Flag {
 		&cli.IntFlag{Name: "nice", Aliases: []string{"N"}, Usage: "run at nice `LEVEL` (-20..19)"},
 		&cli.DurationFlag{Name: "wait", Aliases: []string{"w"}, Usage: "fail unless the daemon is still alive after `DURATION` (e.g. 500ms)"},
 		&cli.BoolFlag{Name: "notify", Usage: "wait for READY=1 on NOTIFY_SOCKET (systemd's sd_notify protocol)"},
-		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "with --notify: give up after `DURATION` and stop the daemon"},
+		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "with --notify: give up after `DURATION` and stop the daemon (with --supervise --forking: bounds the start-up's hand-over too)"},
 		&cli.BoolFlag{Name: "keep-on-timeout", Usage: "with --notify: leave the daemon running on timeout (start still fails)"},
 		&cli.StringFlag{Name: "notify-socket", Usage: "with --notify: bind the socket at file-system `PATH` instead of an abstract name"},
 		&cli.BoolFlag{Name: "supervise", Usage: "keep the program running: daemonctl's supervisor holds the lock, respawns the program, and rotates its --stdout and --stderr"},

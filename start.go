@@ -163,17 +163,22 @@ func applyStartFlags(c *cli.Context, spec *controller.StartSpec) error {
 			return usagef(c, "--timeout %v: give a positive duration, like 30s", spec.NotifyTimeout)
 		}
 	}
-	for _, f := range []string{"timeout", "keep-on-timeout", "notify-socket"} {
-		if given[f] && !spec.Notify {
-			return usagef(c, "--%s only applies with --notify", f)
-		}
-	}
 	sched, err := scheduleOver(c, spec.StopSchedule)
 	if err != nil {
 		return err
 	}
 	spec.StopSchedule = sched
-	return applySuperviseFlags(c, given, spec)
+	if err := applySuperviseFlags(c, given, spec); err != nil {
+		return err
+	}
+	for _, f := range []string{"timeout", "keep-on-timeout", "notify-socket"} {
+		// --timeout also bounds a supervised forking program's start-up.
+		forking := f == "timeout" && spec.Supervise != nil && spec.Supervise.Forking
+		if given[f] && !spec.Notify && !forking {
+			return usagef(c, "--%s only applies with --notify", f)
+		}
+	}
+	return nil
 }
 
 // applySuperviseFlags sets spec.Supervise from --supervise and the
@@ -259,7 +264,14 @@ func reportStarted(c *cli.Context, out io.Writer, started controller.Started) {
 		if started.Note != "" {
 			note = "; " + started.Note
 		}
-		fmt.Fprintf(out, "%s: already running (pid %d%s)\n", started.Name, started.PID, note)
+		switch {
+		case started.Supervisor != 0 && started.PID != 0:
+			fmt.Fprintf(out, "%s: already running (pid %d, supervisor %d%s)\n", started.Name, started.PID, started.Supervisor, note)
+		case started.Supervisor != 0:
+			fmt.Fprintf(out, "%s: already running (supervisor %d, the program in backoff%s)\n", started.Name, started.Supervisor, note)
+		default:
+			fmt.Fprintf(out, "%s: already running (pid %d%s)\n", started.Name, started.PID, note)
+		}
 		return
 	}
 	if started.Supervisor != 0 {

@@ -97,6 +97,8 @@ func reportStopped(c *cli.Context, out io.Writer, stopped controller.Stopped) {
 		return
 	}
 	switch {
+	case stopped.WasRunning && stopped.Program != 0:
+		fmt.Fprintf(out, "%s: stopped (pid %d, supervisor %d) in %v\n", stopped.Name, stopped.Program, stopped.PID, controller.RoundElapsed(stopped.Elapsed))
 	case stopped.WasRunning && stopped.PID != 0:
 		fmt.Fprintf(out, "%s: stopped (pid %d) in %v\n", stopped.Name, stopped.PID, controller.RoundElapsed(stopped.Elapsed))
 	case stopped.WasRunning:

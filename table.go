@@ -109,14 +109,14 @@ func stateColour(state controller.State) string {
 		return "32" // green
 	case controller.StateStopped:
 		return "2" // dim
-	case controller.StateDead:
+	case controller.StateDead, controller.StateFailed:
 		return "31" // red
 	case controller.StateUnknown, controller.StateUnverified, controller.StateInvalid:
 		return "35" // magenta
 	case controller.StateOrphaned:
 		return "33" // yellow: alive, but not the service's main process
-	case controller.StateStarting:
-		return "36" // cyan
+	case controller.StateStarting, controller.StateBackoff, controller.StateStopping:
+		return "36" // cyan: a supervisor is at it
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/daemonctl/daemonctl/pidfile"
+	"github.com/daemonctl/daemonctl/process"
 	"github.com/daemonctl/daemonctl/signals"
 	"github.com/daemonctl/daemonctl/supervise"
 )
@@ -55,6 +56,9 @@ func Signal(spec SignalSpec) (int, error) {
 		if target, reported, err = supervisedTarget(name, st, spec.Signal); err != nil {
 			return 0, err
 		}
+		if target != st.PID {
+			return target, signalProgram(name, st, target, spec.Signal)
+		}
 	}
 	s := &stopper{name: name, path: path, state: st, main: target, live: map[int]*signals.Process{}}
 	defer s.closeAll()
@@ -88,4 +92,25 @@ func supervisedTarget(name string, st pidfile.State, sig unix.Signal) (target, r
 		return snap.PID, snap.PID, nil
 	}
 	return st.PID, snap.PID, nil
+}
+
+// signalProgram sends sig to pid, a supervised service's program that
+// its supervisor (st.PID, which holds the service's lock) published, once
+// its pidfd is open and it is still the service's: a holder of the
+// service's lock, or, for a program that closed its lock descriptor (sshd
+// -D), the very process the supervisor started, still its child.
+func signalProgram(name string, st pidfile.State, pid int, sig unix.Signal) error {
+	proc, err := signals.Open(pid)
+	if err != nil {
+		return withKind(ErrNotRunning, "%s: not running (pid %d exited)", name, pid)
+	}
+	defer proc.Close()
+	published, ticks, ok := supervisedProgram(st)
+	info, ierr := process.Get(pid)
+	child := ok && published == pid && ierr == nil && info.PPID == st.PID && info.StartTicks == ticks
+	if !st.Owns(pid, proc.Fd()) && !child {
+		return withKind(ErrNotRunning, "%s: not running (pid %d exited)", name, pid)
+	}
+	s := &stopper{name: name, path: st.Path, state: st, main: pid, live: map[int]*signals.Process{pid: proc}}
+	return s.signal(sig)
 }

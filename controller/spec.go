@@ -185,7 +185,9 @@ func (spec *StartSpec) resolveSupervision(ls *launchSpec) error {
 		return withKind(ErrUsage, "--respawn-delay %v, --respawn-delay-max %v: must not be negative", r.Delay, r.DelayMax)
 	case r.DelayMax < r.Delay:
 		return withKind(ErrUsage, "--respawn-delay-max %v is below --respawn-delay %v: raise it, or lower the delay", r.DelayMax, r.Delay)
-	case sv.LogMaxSize < 0 || sv.LogKeep < 0 || sv.LogKeep > 1000:
+	case sv.LogMaxSize < 0:
+		return withKind(ErrUsage, "--log-max-size %d: must not be negative", sv.LogMaxSize)
+	case sv.LogKeep < 0 || sv.LogKeep > 1000:
 		return withKind(ErrUsage, "--log-keep %d: must be 0 to 1000", sv.LogKeep)
 	case sv.Watchdog < 0 || sv.Watchdog > 0 && sv.Watchdog < time.Millisecond:
 		return withKind(ErrUsage, "--watchdog %v: give a duration of at least 1ms, like 30s", sv.Watchdog)

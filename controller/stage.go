@@ -267,7 +267,8 @@ func acquire(path string) (*pidfile.File, launchResult) {
 	st := busy.State
 	switch st.Status {
 	case pidfile.Running:
-		return nil, launchResult{Running: st.PID}
+		pid, supervisor := runningPIDs(st)
+		return nil, launchResult{Running: pid, Supervisor: supervisor}
 	case pidfile.Orphaned:
 		if st.PID == 0 {
 			return nil, launchResult{Kind: kindOrphaned, Error: fmt.Sprintf("%s: %s", path, unrecorded(st))}

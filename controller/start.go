@@ -89,7 +89,7 @@ func start(spec StartSpec, ls *launchSpec, args []string, progress io.Writer) (S
 		return started, err
 	}
 	if res.PID == 0 {
-		started.PID, started.AlreadyRunning = res.Running, true
+		started.PID, started.Supervisor, started.AlreadyRunning = res.Running, res.Supervisor, true
 		return started, nil
 	}
 	started.PID, started.Supervisor = res.PID, res.Supervisor
@@ -114,7 +114,8 @@ func checkNotRunning(name, path string, started *Started) (bool, error) {
 	}
 	switch st.Status {
 	case pidfile.Running:
-		started.PID, started.AlreadyRunning = st.PID, true
+		started.AlreadyRunning = true
+		started.PID, started.Supervisor = runningPIDs(st)
 		if st.Unlocked {
 			started.Note = "it closed its lock descriptor"
 		}

@@ -46,8 +46,11 @@ func inspectOptions(exec, program string) []pidfile.Option {
 // Stopped is the outcome of a stop that succeeded.
 type Stopped struct {
 	Name string
-	// PID is the main process stopped; 0 when it was not running.
-	PID int
+	// PID is the main process stopped; 0 when it was not running. For a
+	// supervised service it is the supervisor's, and Program its
+	// program's (0 in backoff).
+	PID     int
+	Program int
 	// WasRunning is false when nothing was running ("not running" is a
 	// successful stop).
 	WasRunning bool
@@ -115,6 +118,9 @@ func Stop(spec StopSpec) (Stopped, error) {
 	case pidfile.Running:
 		targets = []int{st.PID}
 		res.PID = st.PID
+		if supervisedRecord(st) {
+			res.Program, _ = runningPIDs(st)
+		}
 	case pidfile.Orphaned, pidfile.Starting:
 		targets = st.Holders
 		if len(targets) == 0 {

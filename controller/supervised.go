@@ -67,8 +67,12 @@ func supervisedStatus(r Report, st pidfile.State) (Report, bool, error) {
 		return ", " + strings.Join(parts, ", ")
 	}
 	who := func() string {
-		if r.PID != 0 {
+		switch {
+		case r.PID != 0:
 			return fmt.Sprintf("pid %d, supervisor %d", r.PID, snap.Supervisor)
+		case snap.PID != 0:
+			// Between the program's exit and the supervisor's next word.
+			return fmt.Sprintf("supervisor %d; its program, pid %d, has just exited", snap.Supervisor, snap.PID)
 		}
 		return fmt.Sprintf("supervisor %d", snap.Supervisor)
 	}
@@ -175,4 +179,18 @@ func inspect(path string, opts ...pidfile.Option) (pidfile.State, error) {
 		return st, nil
 	}
 	return plain, nil
+}
+
+// runningPIDs is what "already running" names for the service st
+// describes: its PID, or, for a supervised service, its program's and
+// its supervisor's (the program 0 in backoff).
+func runningPIDs(st pidfile.State) (pid, supervisor int) {
+	if !supervisedRecord(st) {
+		return st.PID, 0
+	}
+	snap, err := supervise.Read(st)
+	if err != nil || !snap.Live {
+		return st.PID, 0
+	}
+	return snap.PID, snap.Supervisor
 }

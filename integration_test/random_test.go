@@ -5,6 +5,7 @@ package integration_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -51,6 +52,12 @@ import (
 //     user's lockers receive no signal.
 //   - Every exit code is one the command documents for these requests.
 //   - At the end, stopping each pidfile leaves no daemon and no file.
+//   - Some starts and restarts are supervised (--supervise, some of their
+//     programs crashing at once, so their supervisors respawn them, back
+//     off, or give up): after a stop that exits 0 having stopped a
+//     supervisor, that supervisor is gone and no test daemon of its
+//     session runs, then or later (a stop racing a respawn, a restart
+//     during a backoff); at the end every supervisor has exited.
 //
 // DAEMONCTL_RANDOM_OPS sets the number of operations (default 300, which
 // fits in CI); DAEMONCTL_RANDOM_SEED replays a seed (each worker's
@@ -139,8 +146,14 @@ type randomWorld struct {
 
 	mu       sync.Mutex
 	outcomes map[string]map[int]int // command, exit code: count
-	messages map[string]int         // command and exit code, first line of output with numbers masked: count
-	recent   []string               // the last operations, for a failure report
+	// supervisors maps each supervisor a start reported to its pidfd
+	// (opened while it is our child, so it names that process); stopped
+	// holds, per pidfile, the sessions of the supervisors a stop ended:
+	// no test daemon of theirs may run any more.
+	supervisors map[int]int
+	stopped     map[string]map[int]bool
+	messages    map[string]int // command and exit code, first line of output with numbers masked: count
+	recent      []string       // the last operations, for a failure report
 }
 
 // randomCanary is a process the test started itself, outside any
@@ -153,7 +166,18 @@ type randomCanary struct {
 
 func newRandomWorld(t *testing.T, pidfiles, hostilePidfiles, canaries int) *randomWorld {
 	t.Helper()
-	w := &randomWorld{t: t, dir: t.TempDir(), outcomes: map[string]map[int]int{}, messages: map[string]int{}}
+	w := &randomWorld{t: t, dir: t.TempDir(), outcomes: map[string]map[int]int{}, messages: map[string]int{}, supervisors: map[int]int{}, stopped: map[string]map[int]bool{}}
+	t.Cleanup(func() {
+		// Before the test daemons' cleanup (registered later, run
+		// earlier, it leaves them to be respawned otherwise): kill the
+		// supervisors first, then their programs are killed.
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, fd := range w.supervisors {
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			unix.Close(fd)
+		}
+	})
 	var err error
 	if w.helper, err = os.Executable(); err != nil {
 		t.Fatal(err)
@@ -234,10 +258,18 @@ func allowedCodes(command string) []int {
 }
 
 // namedPID finds "(pid N" or "pid N:" style mentions of the daemon.
-var namedPID = regexp.MustCompile(`(?:started|already running|running) \(pid (\d+)|to pid (\d+)`)
+var namedPID = regexp.MustCompile(`(?:started|already running|running|starting|stopping) \(pid (\d+)|to pid (\d+)`)
+
+// supervisorOnly is a status of a supervised service between two
+// programs (backoff, or just after the program's exit): it names the
+// supervisor alone.
+var supervisorOnly = regexp.MustCompile(`: (?:backoff|running|starting|stopping) \(supervisor \d+`)
+
+// namedSupervisor finds a supervisor start reports.
+var namedSupervisor = regexp.MustCompile(`supervisor (\d+)\)`)
 
 // stoppedPID finds the PID stop reports stopping.
-var stoppedPID = regexp.MustCompile(`stopped \(pid (\d+)\)`)
+var stoppedPID = regexp.MustCompile(`stopped \(pid (\d+)(?:, supervisor (\d+))?\)`)
 
 var numbers = regexp.MustCompile(`\d+`)
 
@@ -257,15 +289,25 @@ func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 		// which it can only do in a directory nobody else may write.
 		daemon = append(daemon, "-close-fds")
 	}
+	var supervise []string
+	if rng.IntN(3) == 0 {
+		// Supervised: respawned at once, soon or late; never giving up,
+		// or after 3 respawns in a second; a quarter of the programs crash
+		// at once, so their supervisors respawn them, back off, or give up.
+		supervise = []string{"--supervise", "--respawn-delay", []string{"0", "10ms", "300ms"}[rng.IntN(3)], "--respawn-limit", []string{"unlimited", "3/1s"}[rng.IntN(2)]}
+		if rng.IntN(4) == 0 {
+			daemon = append(daemon, "-exit-after", "20ms", "-exit-code", "1")
+		}
+	}
 	var cmd string
 	var args []string
 	switch p := rng.IntN(100); {
 	case p < 22:
-		cmd, args = "start", append([]string{"start", "-p", pf}, daemon...)
+		cmd, args = "start", append(append([]string{"start", "-p", pf}, supervise...), daemon...)
 	case p < 40:
 		cmd, args = "stop", []string{"stop", "-p", pf}
 	case p < 49:
-		cmd, args = "restart", append([]string{"restart", "-p", pf, "--retry", "TERM/5/KILL/5"}, daemon...)
+		cmd, args = "restart", append(append([]string{"restart", "-p", pf, "--retry", "TERM/5/KILL/5"}, supervise...), daemon...)
 	case p < 65:
 		cmd, args = "status", []string{"status", "-p", pf}
 	case p < 74:
@@ -291,9 +333,18 @@ func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 	if m := stoppedPID.FindStringSubmatch(r.Stdout()); m != nil && r.Code() == 0 {
 		// Stop returns once the lock is free: the daemon it stopped has
 		// closed its descriptors, so it is gone or exiting.
-		if pid, _ := strconv.Atoi(m[1]); aliveDaemon(pid) {
+		pid, _ := strconv.Atoi(m[1])
+		if aliveDaemon(pid) {
 			w.fail("op %d: stop said %q but pid %d lives on", n, strings.TrimSpace(r.Stdout()), pid)
 		}
+		if m[2] != "" {
+			pid, _ = strconv.Atoi(m[2])
+		}
+		w.stoppedSupervisor(pf, pid, n)
+	}
+	if m := namedSupervisor.FindStringSubmatch(r.Stdout()); m != nil && (cmd == "start" || cmd == "restart") {
+		pid, _ := strconv.Atoi(m[1])
+		w.learnSupervisor(pf, pid)
 	}
 	for _, m := range namedPID.FindAllStringSubmatch(r.Stdout(), -1) {
 		pid, _ := strconv.Atoi(m[1] + m[2])
@@ -308,7 +359,7 @@ func (w *randomWorld) randomOp(rng *rand.Rand, n int) {
 			}
 		}
 	}
-	if cmd == "status" && r.Code() == 0 && !namedPID.MatchString(r.Stdout()) {
+	if cmd == "status" && r.Code() == 0 && !namedPID.MatchString(r.Stdout()) && !supervisorOnly.MatchString(r.Stdout()) {
 		w.fail("op %d: status exited 0 without naming a pid: %q", n, r.Stdout())
 	}
 	if (r.Code() == 1 || r.Code() == 4) && rng.IntN(2) == 0 {
@@ -543,6 +594,61 @@ func (w *randomWorld) plantForeign(pidfile string, c randomCanary) {
 	w.note("plant-foreign", 0, fmt.Sprintf("plant nobody's file naming canary %d with a forged record in %s", c.pid, filepath.Base(pidfile)))
 }
 
+// learnSupervisor keeps a pidfd on a supervisor a start of pidfile
+// reported (our child: its PID cannot have been reused unless it is
+// reaped, and then the pidfd fails or names an exited process), and
+// forgets a stopped session of that PID, reused by a new stage.
+func (w *randomWorld) learnSupervisor(pidfile string, pid int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, sessions := range w.stopped {
+		delete(sessions, pid)
+	}
+	if old, ok := w.supervisors[pid]; ok {
+		unix.Close(old)
+	}
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		w.supervisors[pid] = fd
+	} else {
+		delete(w.supervisors, pid)
+	}
+}
+
+// stoppedSupervisor checks, after a stop of pidfile that exited 0 naming
+// pid, that pid, if it was a supervisor, is gone with every test daemon
+// of its session, and makes the checker watch that none appears later.
+func (w *randomWorld) stoppedSupervisor(pidfile string, pid, n int) {
+	w.mu.Lock()
+	fd, ok := w.supervisors[pid]
+	w.mu.Unlock()
+	if !ok {
+		return
+	}
+	if !h.Exited(fd) {
+		w.fail("op %d: stop of %s exited 0 but its supervisor %d runs", n, filepath.Base(pidfile), pid)
+	}
+	w.mu.Lock()
+	if w.stopped[pidfile] == nil {
+		w.stopped[pidfile] = map[int]bool{}
+	}
+	w.stopped[pidfile][pid] = true
+	w.mu.Unlock()
+	w.checkStoppedSessions(pidfile, testDaemons(w.t, randomMarker(pidfile)))
+}
+
+// checkStoppedSessions fails if one of daemons, test daemons of pidfile,
+// is in the session of a supervisor a stop ended.
+func (w *randomWorld) checkStoppedSessions(pidfile string, daemons []int) {
+	w.mu.Lock()
+	sessions := maps.Clone(w.stopped[pidfile])
+	w.mu.Unlock()
+	for _, pid := range daemons {
+		if _, _, sid, err := h.ProcStat(pid); err == nil && sessions[sid] && aliveDaemon(pid) {
+			w.fail("test daemon %d of %s runs in the session of supervisor %d, which a stop ended", pid, pidfile, sid)
+		}
+	}
+}
+
 // daemonOf reports whether pid is a live test daemon of pidfile.
 func daemonOf(pid int, pidfile string) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
@@ -600,6 +706,7 @@ func (w *randomWorld) checkAll() {
 	}
 	for _, pf := range w.pidfiles {
 		w.checkPidfile(pf, byPidfile[pf])
+		w.checkStoppedSessions(pf, byPidfile[pf])
 	}
 }
 
@@ -704,6 +811,11 @@ func (w *randomWorld) finish() {
 				running = false
 			}
 		}
+		// A live supervisor keeps its service running (or in backoff).
+		w.mu.Lock()
+		supFD, supervised := w.supervisors[filePID]
+		w.mu.Unlock()
+		running = running || supervised && !h.Exited(supFD)
 		r := h.Run(t, "status", "-p", pf)
 		if (r.Code() == 0) != running {
 			t.Errorf("at rest, %s holds %q, the test daemons are %v, and status exits %d: %s", pf, b, daemons, r.Code(), r)
@@ -724,6 +836,13 @@ func (w *randomWorld) finish() {
 			t.Errorf("%s left after the final stop (%v)", pf, err)
 		}
 	}
+	w.mu.Lock()
+	for pid, fd := range w.supervisors {
+		if !h.Exited(fd) {
+			t.Errorf("supervisor %d survived the final stops", pid)
+		}
+	}
+	w.mu.Unlock()
 	for _, c := range w.canaries {
 		if h.Exited(c.pidfd) {
 			t.Errorf("canary %d died", c.pid)

@@ -746,3 +746,60 @@ func TestServiceNULBytes(t *testing.T) {
 		t.Fatalf("a definition with a NUL byte started something: %v", entries)
 	}
 }
+
+// TestServiceSupervised: a definition with supervise = true starts under a
+// supervisor with its settings; command-line flags override them; bad
+// supervise keys are FILE:LINE: KEY problems.
+func TestServiceSupervised(t *testing.T) {
+	s := newServices(t)
+	s.defineDaemon(t, "web", "supervise = true\nrespawn-delay = \"10ms\"\nrespawn-limit = \"7/1m\"\n", "-start-file", s.file("web", "starts"))
+	s.define(t, "bad", fmt.Sprintf("program = %q\npidfile = %q\nsupervise = true\nrespawn-limit = \"5/\"\n", h.TestDaemon, s.pidfile("bad")))
+	r := s.run(t, "check", "web")
+	h.Expect(t, r, 0)
+	if !strings.Contains(r.Stdout(), "supervised: respawn on-failure, limit 7/1m") {
+		t.Fatalf("check web: %q", r.Stdout())
+	}
+	r = s.run(t, "check", "bad")
+	h.Expect(t, r, 6)
+	assertOneLineError(t, r, filepath.Join(s.dir, "bad.toml")+":4: respawn-limit: ")
+	r = s.run(t, "start", "web")
+	h.Expect(t, r, 0)
+	m := startedSupervised.FindStringSubmatch(r.Stdout())
+	if m == nil {
+		t.Fatalf("start web: %q", r.Stdout())
+	}
+	program, _ := strconv.Atoi(m[1])
+	sup, _ := strconv.Atoi(m[2])
+	supFD := h.Watch(t, sup)
+	t.Cleanup(func() { cleanUpSession(sup, supFD) })
+	progFD := h.Watch(t, program)
+	if !h.WaitFileFunc(t, s.file("web", "starts"), eventTimeout, func(b []byte) bool { return strings.Count(string(b), "\n") >= 1 }) {
+		t.Fatal("the program never started")
+	}
+	if err := unix.PidfdSendSignal(progFD, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !h.WaitFileFunc(t, s.file("web", "starts"), eventTimeout, func(b []byte) bool { return strings.Count(string(b), "\n") >= 2 }) {
+		t.Fatal("the killed program was not respawned")
+	}
+	r = s.run(t, "status", "web")
+	h.Expect(t, r, 0)
+	if !strings.Contains(r.Stdout(), "supervisor "+itoa(sup)) || !strings.Contains(r.Stdout(), "1 respawn") {
+		t.Fatalf("status web: %q", r.Stdout())
+	}
+	h.Expect(t, s.run(t, "stop", "web"), 0)
+	if !h.WaitExit(supFD, eventTimeout) || len(sessionProcesses(sup)) > 0 {
+		t.Fatal("web runs after stop")
+	}
+	// --supervise=false on the command line starts it unsupervised.
+	r = s.run(t, "start", "--supervise=false", "web")
+	h.Expect(t, r, 0)
+	if strings.Contains(r.Stdout(), "supervisor") {
+		t.Fatalf("start --supervise=false web: %q", r.Stdout())
+	}
+	pid, _ := s.started(t, r, "web")
+	h.Expect(t, s.run(t, "stop", "web"), 0)
+	if aliveDaemon(pid) {
+		t.Fatalf("web %d runs after stop", pid)
+	}
+}

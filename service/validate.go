@@ -176,7 +176,9 @@ func (d *Definition) fillReadiness(f *file, bad report) {
 		d.KeepOnTimeout = *f.KeepOnTimeout
 	}
 	if !d.Notify {
-		for key, set := range map[string]bool{"timeout": f.Timeout != nil, "keep-on-timeout": f.KeepOnTimeout != nil, "notify-socket": f.NotifySocket != ""} {
+		// timeout also bounds a supervised forking program's start-up.
+		forking := f.Supervise && f.Forking != nil && *f.Forking
+		for key, set := range map[string]bool{"timeout": f.Timeout != nil && !forking, "keep-on-timeout": f.KeepOnTimeout != nil, "notify-socket": f.NotifySocket != ""} {
 			if set {
 				bad(key, "applies only with notify = true")
 			}
