@@ -79,3 +79,30 @@ func TestGeneratedDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestSupervisedExample: the packaged example of a supervised service is
+// a valid definition, supervised, logging to one file.
+func TestSupervisedExample(t *testing.T) {
+	example, err := os.ReadFile("doc/examples/supervised.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 && os.Getenv("XDG_RUNTIME_DIR") == "" {
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "supervised.toml"), example, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := service.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := set.Lookup("supervised")
+	if err != nil {
+		t.Fatalf("the supervised example: %v", err)
+	}
+	if def.Supervise == nil || def.Supervise.LogKeep != 3 || def.Stdout == "" || def.Stdout != def.Stderr {
+		t.Fatalf("the supervised example: supervise %+v, stdout %q, stderr %q", def.Supervise, def.Stdout, def.Stderr)
+	}
+}

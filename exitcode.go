@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/logview"
 	"github.com/daemonctl/daemonctl/service"
 	"github.com/daemonctl/daemonctl/signals"
 )
@@ -60,6 +61,7 @@ func exitRules() []exitRule {
 		{[]string{"start", "restart", "check"}, []error{controller.ErrProgramNotFound}, exitNotInstalled},
 		{nil, []error{service.ErrNotConfigured}, exitNotConfigured},
 		{[]string{"reload", "signal"}, []error{controller.ErrNotRunning}, exitNotRunning},
+		{[]string{"logs"}, []error{logview.ErrNoLogs}, exitNotConfigured},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/daemonctl/daemonctl/controller"
+	"github.com/daemonctl/daemonctl/logview"
 	"github.com/daemonctl/daemonctl/service"
 	"github.com/daemonctl/daemonctl/signals"
 )
@@ -69,6 +70,12 @@ func TestExitCodes(t *testing.T) {
 		{"reload", kind(controller.ErrNotRunning), 7},
 		{"signal", kind(controller.ErrNotRunning), 7},
 		{"stop", kind(controller.ErrNotRunning), 1},
+
+		{"logs", kind(logview.ErrNoLogs), 6},
+		{"logs", kind(fs.ErrPermission), 4},
+		{"logs", kind(fs.ErrNotExist), 1},
+		{"logs", kind(logview.ErrGone), 1},
+		{"logs", kind(controller.ErrUsage), 2},
 
 		{"start", kind(errFewDescriptors), 1},
 		{"stop", kind(controller.ErrStillRunning), 1},

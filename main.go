@@ -80,6 +80,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			reloadCommand(),
 			restartCommand(),
 			signalCommand(),
+			logsCommand(),
 			checkCommand(),
 			initScriptCommand(),
 			completeCommand(),

@@ -23,7 +23,17 @@ With no NAME and no -p (or with --all) it prints a table of every defined servic
 NAME, STATE, PID, UPTIME, RSS and COMMAND, coloured on a terminal unless NO_COLOR is
 set; --json prints an array of the objects a single status prints, each with "rss"
 (bytes). The table's exit code is 4 if any service is unknown, else 1 if any is
-dead, else 3 if any is stopped, else 0.
+dead, else 3 if any is stopped, else 0. A table with a supervised service gains a
+RESPAWNS column.
+
+--format prometheus prints the Prometheus text format for node_exporter's textfile
+collector (every defined service, or NAME, or -p FILE): daemonctl_up,
+daemonctl_state (one line per state, 1 for the service's), daemonctl_start_time_seconds,
+daemonctl_respawns_total, daemonctl_last_exit_time_seconds (code, signal and cause
+labels), daemonctl_rss_bytes, and for supervised services
+daemonctl_log_write_failures_total and daemonctl_watchdog_misses_total, labelled
+service and pidfile. The states are in the metrics, so it exits 0 once they are
+written (4 on bad usage or an unreadable definition directory).
 
 EXAMPLE:
    daemonctl status
@@ -31,13 +41,27 @@ EXAMPLE:
    daemonctl status --json
    daemonctl status -p /run/web.pid
    daemonctl status -p /run/web.pid --json
-   daemonctl status -p /run/sshd.pid --exec /usr/sbin/sshd`,
-		Flags:  append(append(commonFlags(), allFlag(), execFlag()), &cli.BoolFlag{Name: "json", Usage: "print JSON: one object, or an array for the table"}),
+   daemonctl status -p /run/sshd.pid --exec /usr/sbin/sshd
+   daemonctl status --format prometheus > /var/lib/node_exporter/daemonctl.prom.$$ &&
+       mv /var/lib/node_exporter/daemonctl.prom.$$ /var/lib/node_exporter/daemonctl.prom`,
+		Flags: append(append(commonFlags(), allFlag(), execFlag()), &cli.BoolFlag{Name: "json", Usage: "print JSON: one object, or an array for the table"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "`FORMAT` of the output: text, json (as --json) or prometheus (the text exposition format)"}),
 		Action: statusAction,
 	}
 }
 
 func statusAction(c *cli.Context) error {
+	switch c.String("format") {
+	case "text":
+	case "json":
+		if err := c.Set("json", "true"); err != nil {
+			return err
+		}
+	case "prometheus":
+		return statusPrometheus(c)
+	default:
+		return usagef(c, "--format %q: give text, json or prometheus", c.String("format"))
+	}
 	if !byPIDFile(c) {
 		if c.Bool("all") || !c.Args().Present() && !c.IsSet("name") {
 			return statusTable(c)

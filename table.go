@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -128,6 +130,13 @@ func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	header := []string{"NAME", "STATE", "PID", "UPTIME", "RSS", "COMMAND"}
+	// A supervised service has a respawn count: then every row gets a
+	// RESPAWNS column after UPTIME ("-" for services not supervised).
+	supervised := slices.ContainsFunc(rows, func(r tableRow) bool { return r.Respawns != nil })
+	if supervised {
+		header = slices.Insert(header, 4, "RESPAWNS")
+	}
+	last := len(header) - 1 // COMMAND
 	cells := make([][]string, len(rows))
 	widths := make([]int, len(header))
 	for i, h := range header {
@@ -152,20 +161,27 @@ func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
 			command = strings.Join(args, " ")
 		}
 		cells[i] = []string{r.Name, string(r.State), pid, uptime, rss, command}
-		for j, cell := range cells[i][:5] {
+		if supervised {
+			respawns := "-"
+			if r.Respawns != nil {
+				respawns = strconv.Itoa(*r.Respawns)
+			}
+			cells[i] = slices.Insert(cells[i], 4, respawns)
+		}
+		for j, cell := range cells[i][:last] {
 			widths[j] = max(widths[j], len(cell))
 		}
 	}
 	prefix := 0 // the width of the columns before COMMAND
-	for _, w := range widths[:5] {
+	for _, w := range widths[:last] {
 		prefix += w + 2
 	}
 	line := func(cols []string, state controller.State) {
 		var b strings.Builder
-		for j, cell := range cols[:5] {
+		for j, cell := range cols[:last] {
 			pad := strings.Repeat(" ", widths[j]-len(cell))
 			switch {
-			case j == 2 || j == 4: // numbers align right
+			case j == 2 || j >= 4: // numbers align right (PID, RESPAWNS, RSS)
 				b.WriteString(pad + cell)
 			case j == 1 && colour && stateColour(state) != "":
 				b.WriteString("\x1b[" + stateColour(state) + "m" + cell + "\x1b[0m" + pad)
@@ -174,7 +190,7 @@ func writeTable(out io.Writer, rows []tableRow, colour bool, width int) {
 			}
 			b.WriteString("  ")
 		}
-		command := cols[5]
+		command := cols[last]
 		if width > 0 && prefix+len(command) >= width {
 			command = cutTo(command, width-1-prefix)
 		}

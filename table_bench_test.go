@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/daemonctl/daemonctl/controller"
 )
 
 // BenchmarkStatusTable times `daemonctl status` (the table of every
@@ -19,7 +22,14 @@ import (
 // in-process is the command's own work (load the 1,000 files, inspect the
 // 1,000 pidfiles and processes, render); binary adds the start of the
 // daemonctl process, as an operator sees it.
-func BenchmarkStatusTable(b *testing.B) {
+func BenchmarkStatusTable(b *testing.B) { benchmarkStatusTable(b, false) }
+
+// BenchmarkStatusTableSupervised is BenchmarkStatusTable with every
+// service under a supervisor (start --supervise): status reads each
+// supervisor's published state too, and the table has a RESPAWNS column.
+func BenchmarkStatusTableSupervised(b *testing.B) { benchmarkStatusTable(b, true) }
+
+func benchmarkStatusTable(b *testing.B, supervised bool) {
 	const services = 1000
 	dir := b.TempDir()
 	conf := filepath.Join(dir, "conf")
@@ -35,7 +45,7 @@ func BenchmarkStatusTable(b *testing.B) {
 	}
 	for i := range services {
 		name := fmt.Sprintf("svc%04d", i)
-		def := fmt.Sprintf("program = %q\nargs = [\"infinity\"]\npidfile = %q\n", sleep, filepath.Join(run1, name+".pid"))
+		def := fmt.Sprintf("program = %q\nargs = [\"infinity\"]\npidfile = %q\nsupervise = %v\n", sleep, filepath.Join(run1, name+".pid"), supervised)
 		if err := os.WriteFile(filepath.Join(conf, name+".toml"), []byte(def), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -84,4 +94,26 @@ func BenchmarkStatusTable(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkWriteTable renders 1,000 rows, without the inspection: the
+// cost of the columns themselves (supervised: every row with a RESPAWNS
+// cell).
+func BenchmarkWriteTable(b *testing.B) {
+	for _, supervised := range []bool{false, true} {
+		rows := make([]tableRow, 1000)
+		started := time.Now().Add(-time.Hour)
+		for i := range rows {
+			rows[i].Report = controller.Report{Name: fmt.Sprintf("svc%04d", i), State: controller.StateRunning, PID: 10000 + i, Started: &started, Uptime: 3600, RSS: 1 << 20, Command: []string{"/usr/bin/sleep", "infinity"}}
+			if supervised {
+				n := i % 7
+				rows[i].Respawns, rows[i].Supervisor = &n, 9999
+			}
+		}
+		b.Run(fmt.Sprintf("supervised=%v", supervised), func(b *testing.B) {
+			for b.Loop() {
+				writeTable(io.Discard, rows, false, 0)
+			}
+		})
+	}
 }

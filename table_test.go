@@ -41,6 +41,31 @@ web              dead        7  -           -  -
 	}
 }
 
+// TestWriteTableRespawns: a supervised service adds a RESPAWNS column,
+// "-" for the services not supervised; without one there is none.
+func TestWriteTableRespawns(t *testing.T) {
+	started := time.Now().Add(-200 * time.Second)
+	three := 3
+	rows := []tableRow{
+		{Report: controller.Report{Name: "api", State: controller.StateRunning, PID: 4242, Started: &started, Uptime: 200, RSS: 12_900_000, Supervisor: 4241, Respawns: &three, Command: []string{"/usr/bin/api"}}},
+		{Report: controller.Report{Name: "db", State: controller.StateStopped}},
+	}
+	var b strings.Builder
+	writeTable(&b, rows, false, 0)
+	want := `NAME  STATE     PID  UPTIME  RESPAWNS    RSS  COMMAND
+api   running  4242  3m20s          3  12.3M  /usr/bin/api
+db    stopped     -  -              -      -  -
+`
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	writeTable(&b, rows[1:], false, 0)
+	if strings.Contains(b.String(), "RESPAWNS") {
+		t.Fatalf("a table without a supervised service has RESPAWNS:\n%s", b.String())
+	}
+}
+
 func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{4096: "4K", 1000: "1K", 1 << 20: "1.0M", 12_900_000: "12.3M", 3 << 30: "3.0G"} {
 		if got := formatBytes(n); got != want {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Respawn latency of daemonctl's supervisor, side by side with runit's
-# runsv and s6's s6-supervise (Debian packages runit and s6), on the same
+# runsv, s6's s6-supervise and libslack's daemon --respawn (Debian
+# packages runit, s6 and daemon), on the same
 # probe (bench/respawn/probe.c): from a program's exit to the next
 # program's first instruction of main, over N respawns (default 200).
 #
@@ -9,10 +10,10 @@
 # runsv waits a second before restarting a program that ran less than one
 # second, and s6-supervise one that was not ready for a second (the probe
 # reports readiness on s6's notification-fd); so every probe stays up UP
-# seconds (default 1.1) before it exits, for all three,
-# and the three run at the same time (their respawns interleave, each
+# seconds (default 1.1) before it exits, for all of them,
+# and they run at the same time (their respawns interleave, each
 # mostly asleep). daemonctl's supervisor, which has no such floor, also
-# runs with UP=0 (back-to-back respawns) in a fourth, separate pass.
+# runs with UP=0 (back-to-back respawns) in a separate pass.
 # It prints the median and p90 of each, in microseconds. Run as root or
 # not; it needs gcc and Go.
 set -euo pipefail
@@ -22,10 +23,12 @@ N=${1:-200}
 UP=${UP:-1.1}
 work=$(mktemp -d /tmp/respawn-bench.XXXXXX)
 pids=()
+safe=""
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	sleep 0.5
 	rm -rf "$work"
+	if [ -n "$safe" ]; then rm -rf "$safe"; fi
 }
 trap cleanup EXIT
 
@@ -57,6 +60,21 @@ servicedir() { # name up tool [ready-fd]
 	pids+=($!)
 }
 
+# libslack's daemon refuses a program under a group- or world-writable
+# directory (/tmp), so its probe lives in a private directory under
+# $HOME. A run shorter than --acceptable counts as a failure, and after
+# --attempts of them (at most 100) it waits --delay (at least 10 s): with
+# probes up 1.1 s, 2 of 200 respawns wait 10 s more (beyond the p90).
+slack() { # name up
+	safe=$(mktemp -d "$HOME/.respawn-bench.XXXXXX")
+	local d=$work/$1
+	mkdir -p "$d"
+	cp "$work/probe" "$safe/probe"
+	PROBE_FILE="$d/times" PROBE_UP="$2" setsid daemon --foreground --respawn --acceptable=10 --attempts=100 --delay=10 \
+		--name=respawn-bench --pidfiles="$safe" -- "$safe/probe" </dev/null >/dev/null 2>&1 &
+	pids+=($!)
+}
+
 starts() { grep -c '^start' "$work/$1/times" 2>/dev/null || echo 0; }
 
 waitfor() { # name...
@@ -76,6 +94,7 @@ tools=(daemonctl)
 daemonctl daemonctl "$UP"
 if command -v runsv >/dev/null; then servicedir runsv "$UP" runsv; tools+=(runsv); else echo "runsv not installed (apt-get install runit): skipped"; fi
 if command -v s6-supervise >/dev/null; then servicedir s6 "$UP" s6-supervise 3; tools+=(s6); else echo "s6-supervise not installed (apt-get install s6): skipped"; fi
+if command -v daemon >/dev/null; then slack daemon "$UP"; tools+=(daemon); else echo "libslack daemon not installed (apt-get install daemon): skipped"; fi
 waitfor "${tools[@]}"
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 pids=()

@@ -631,10 +631,11 @@ func TestCompletionBash(t *testing.T) {
 	other.defineDaemon(t, "db", "")
 	script := completionScript(t, "daemonctl.bash")
 	cases := map[string]string{
-		"daemonctl ''":                                       "start stop status reload restart signal check init-script help",
+		"daemonctl ''":                                       "start stop status reload restart signal logs check init-script help",
 		"daemonctl st":                                       "start stop status",
 		"daemonctl start ''":                                 "api web",
 		"daemonctl stop -q ''":                               "api web",
+		"daemonctl logs -f ''":                               "api web",
 		"daemonctl signal web ''":                            "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM",
 		"daemonctl signal -p /x.pid ''":                      "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM",
 		"daemonctl start -p /x.pid ''":                       "",
@@ -683,7 +684,7 @@ t daemonctl signal web ''
 	if err != nil {
 		t.Fatalf("zsh: %v\n%s", err, out)
 	}
-	want := "start stop status reload restart signal check init-script help\napi web\nHUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM\n"
+	want := "start stop status reload restart signal logs check init-script help\napi web\nHUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM\n"
 	if string(out) != want {
 		t.Fatalf("zsh completed %q, want %q", out, want)
 	}

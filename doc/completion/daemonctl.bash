@@ -14,7 +14,7 @@ _daemonctl() {
 		-p | --pidfile | --pidfile=* | -p?*) pidfile=1 ;;
 		esac
 		case $word in
-		--pidfile | -p | --stdout | -o | --stderr | --notify-socket | --config-dir | --chdir | -d | --signal | -s | --user | -u | --group | -g | --name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --respawn | --respawn-delay | --respawn-delay-max | --respawn-limit | --watchdog | --log-max-size | --log-keep | --program-pidfile | --retry | -R | --exec | --daemonctl) ((i++)) ;;
+		--pidfile | -p | --stdout | -o | --stderr | --notify-socket | --config-dir | --chdir | -d | --signal | -s | --user | -u | --group | -g | --name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --respawn | --respawn-delay | --respawn-delay-max | --respawn-limit | --watchdog | --log-max-size | --log-keep | --program-pidfile | --retry | -R | --exec | --format | --lines | -n | --daemonctl) ((i++)) ;;
 		-*) ;;
 		*) if [[ -z $cmd ]]; then cmd=$word; else ((npos++)); fi ;;
 		esac
@@ -25,13 +25,13 @@ _daemonctl() {
 	--signal | -s) COMPREPLY=($(compgen -W "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM" -- "$cur")); return ;;
 	--user | -u) COMPREPLY=($(compgen -u -- "$cur")); return ;;
 	--group | -g) COMPREPLY=($(compgen -g -- "$cur")); return ;;
-	--name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --respawn | --respawn-delay | --respawn-delay-max | --respawn-limit | --watchdog | --log-max-size | --log-keep | --program-pidfile | --retry | -R | --exec | --daemonctl) return ;;
+	--name | --umask | --env | -e | --nice | -N | --wait | -w | --timeout | --respawn | --respawn-delay | --respawn-delay-max | --respawn-limit | --watchdog | --log-max-size | --log-keep | --program-pidfile | --retry | -R | --exec | --format | --lines | -n | --daemonctl) return ;;
 	esac
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--config-dir --help -h --version -v" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "start stop status reload restart signal check init-script help" -- "$cur"))
+			COMPREPLY=($(compgen -W "start stop status reload restart signal logs check init-script help" -- "$cur"))
 		fi
 		return
 	fi
@@ -44,10 +44,11 @@ _daemonctl() {
 		case $cmd in
 		start) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --chdir -d --umask --user -u --group -g --env -e --clear-env --stdout -o --stderr --nice -N --wait -w --notify --timeout --keep-on-timeout --notify-socket --supervise --respawn --respawn-delay --respawn-delay-max --respawn-limit --watchdog --log-max-size --log-keep --forking --program-pidfile --signal -s --retry -R --help -h" -- "$cur")) ;;
 		stop) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --exec --signal -s --retry -R --help -h" -- "$cur")) ;;
-		status) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --exec --json --help -h" -- "$cur")) ;;
+		status) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --all -a --exec --json --format --help -h" -- "$cur")) ;;
 		reload) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --exec --signal -s --help -h" -- "$cur")) ;;
 		restart) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --chdir -d --umask --user -u --group -g --env -e --clear-env --stdout -o --stderr --nice -N --wait -w --notify --timeout --keep-on-timeout --notify-socket --supervise --respawn --respawn-delay --respawn-delay-max --respawn-limit --watchdog --log-max-size --log-keep --forking --program-pidfile --signal -s --retry -R --help -h" -- "$cur")) ;;
 		signal) COMPREPLY=($(compgen -W "--pidfile -p --name --quiet -q --exec --help -h" -- "$cur")) ;;
+		logs) COMPREPLY=($(compgen -W "--pidfile -p --lines -n --follow -f --help -h" -- "$cur")) ;;
 		check) COMPREPLY=($(compgen -W "--quiet -q --help -h" -- "$cur")) ;;
 		init-script) COMPREPLY=($(compgen -W "--daemonctl --help -h" -- "$cur")) ;;
 		esac
@@ -58,11 +59,11 @@ _daemonctl() {
 		if [[ -n $pidfile ]] || ((npos == 1)); then COMPREPLY=($(compgen -W "HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH ALRM" -- "$cur")); return; fi ;;
 	esac
 	case $cmd in
-	start | stop | status | reload | restart | signal | check | init-script)
+	start | stop | status | reload | restart | signal | logs | check | init-script)
 		if [[ -z $pidfile ]] && ((npos == 0)); then
 			COMPREPLY=($(compgen -W "$(daemonctl "${cfg[@]}" __complete services 2>/dev/null)" -- "$cur"))
 		fi ;;
-	help) COMPREPLY=($(compgen -W "start stop status reload restart signal check init-script" -- "$cur")) ;;
+	help) COMPREPLY=($(compgen -W "start stop status reload restart signal logs check init-script" -- "$cur")) ;;
 	esac
 }
 complete -F _daemonctl daemonctl

@@ -426,23 +426,36 @@ func Output(cmd *exec.Cmd) ([]byte, error) {
 // meanwhile. WaitDelay makes a descriptor leaked into a daemon fail fast
 // instead of hanging.
 func runManaged(cmd *exec.Cmd) error {
+	wait, err := StartManaged(cmd)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// StartManaged starts cmd, registered so the reaper never steals its exit
+// status, for a test that talks to it while it runs (logs -f); wait
+// waits for it, once, and unregisters it.
+func StartManaged(cmd *exec.Cmd) (wait func() error, err error) {
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 5 * time.Second
 	}
 	children.Lock()
-	err := cmd.Start()
+	err = cmd.Start()
 	if err == nil {
 		children.managed[cmd.Process.Pid] = true
 	}
 	children.Unlock()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	err = cmd.Wait()
-	children.Lock()
-	delete(children.managed, cmd.Process.Pid)
-	children.Unlock()
-	return err
+	return func() error {
+		err := cmd.Wait()
+		children.Lock()
+		delete(children.managed, cmd.Process.Pid)
+		children.Unlock()
+		return err
+	}, nil
 }
 
 // Processes lists the live processes whose argument vector match accepts.
