@@ -20,7 +20,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$bin" .
+# As README's Build section: a cgo build links libc, whose threads and
+# arenas cost each supervisor about 0.4 MB more.
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$bin" .
 for i in $(seq 1 "$N"); do
 	"$bin" start -q -p "$work/s$i.pid" --supervise --stdout "$work/s$i.out" --stderr "$work/s$i.err" -- sleep infinity
 done
