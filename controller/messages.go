@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/daemonctl/daemonctl/internal/sdnotify"
 	"github.com/daemonctl/daemonctl/pidfile"
 )
 
@@ -18,7 +19,7 @@ import (
 func unverifiedText(name, path string, st pidfile.State) string {
 	what := ""
 	if len(st.Process.Command) > 0 {
-		what = " (" + printable(strings.Join(st.Process.Command, " ")) + ")"
+		what = " (" + sdnotify.Printable(strings.Join(st.Process.Command, " ")) + ")"
 	}
 	return fmt.Sprintf("%s: cannot vouch for pid %d%s named by %s: %s", name, st.PID, what, path, st.Why)
 }

@@ -92,10 +92,10 @@ func (w *watcher) awaitReady(ns *notifySocket, proc *signals.Process) error {
 			return w.notReady(timeout)
 		}
 		for _, msg := range ns.receive(w.pid, w.ls.PIDFile) {
-			if msg.status != "" {
-				fmt.Fprintf(w.progress, "%s: %s\n", w.spec.Name, msg.status)
+			if msg.Status != "" {
+				fmt.Fprintf(w.progress, "%s: %s\n", w.spec.Name, msg.Status)
 			}
-			if msg.ready {
+			if msg.Ready {
 				return nil
 			}
 		}

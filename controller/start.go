@@ -72,7 +72,7 @@ func start(spec StartSpec, ls *launchSpec, args []string, progress io.Writer) (S
 			return started, err
 		}
 		defer ns.Close()
-		ls.Env = setEnv(ls.Env, "NOTIFY_SOCKET="+ns.name)
+		ls.Env = setEnv(ls.Env, "NOTIFY_SOCKET="+ns.Name())
 	}
 	logStart := logSize(ls.Stderr)
 	begin := time.Now()

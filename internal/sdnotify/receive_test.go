@@ -26,6 +26,16 @@ func TestParse(t *testing.T) {
 		{"STATUS=", Message{}},
 		{"\x00\xff binary", Message{}},
 		{"", Message{}},
+		// The cases the controller's own parser was tested with, before it
+		// gave way to this one.
+		{"READY=1\nSTATUS=up", Message{Ready: true, Status: "up"}},
+		{"MAINPID=42\nSTATUS=x\nWATCHDOG=1", Message{Status: "x", Watchdog: true}},
+		{"\n\n", Message{}},
+		{"ready=1", Message{}},
+		{"XREADY=1", Message{}},
+		{"STATUS=READY=1", Message{Status: "READY=1"}},
+		{"STATUS=a\x1b[2Jb\rc\x7fd", Message{Status: "a[2Jbcd"}},
+		{"STATUS=bad \xff byte", Message{Status: "bad  byte"}},
 	} {
 		if got := Parse([]byte(tc.in)); got != tc.want {
 			t.Errorf("Parse(%q) = %+v, want %+v", tc.in, got, tc.want)
@@ -39,6 +49,21 @@ func TestPrintable(t *testing.T) {
 	}
 	if got := Printable(strings.Repeat("x", 500)); len(got) != 200 {
 		t.Errorf("Printable of 500 runes has %d", len(got))
+	}
+	long := strings.Repeat("é", 300)
+	for _, c := range []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"tab\there", "tabhere"},
+		{"\x1b]0;title\x07", "]0;title"},
+		{"del\x7f", "del"},
+		{"c1 \u009b stays", "c1 \u009b stays"}, // the CLI escapes it (escape.go)
+		{"\xff\xfe", ""},
+		{"日本語", "日本語"},
+		{long, strings.Repeat("é", 200)},
+	} {
+		if got := Printable(c.in); got != c.want {
+			t.Errorf("Printable(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
 
