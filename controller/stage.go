@@ -17,6 +17,7 @@ import (
 
 	"github.com/daemonctl/daemonctl/pidfile"
 	"github.com/daemonctl/daemonctl/signals"
+	"github.com/daemonctl/daemonctl/supervise"
 )
 
 // The launcher stage: the process that turns a program into a daemon.
@@ -318,51 +319,15 @@ func openStdio(ls *launchSpec) ([3]*os.File, error) {
 // daemon can reopen it; an existing one changes owner only if it is root's
 // in a directory only root may write.
 func openLog(name string, c *cred) (*os.File, error) {
-	created := true
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o640)
-	if errors.Is(err, fs.ErrExist) {
-		created = false
-		f, err = os.OpenFile(name, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	}
+	f, st, created, err := supervise.OpenLogAt(unix.AT_FDCWD, name, name)
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
-			return nil, fmt.Errorf("log file %s is a symbolic link, which daemonctl never follows: give the real path", name)
-		}
-		if errors.Is(err, unix.ENXIO) {
-			return nil, fmt.Errorf("log file %s is a FIFO or socket: give a regular file", name)
-		}
-		return nil, fmt.Errorf("log file %s: %w", name, unwrapPathError(err))
+		return nil, err
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("log file %s: %w", name, err)
-	}
-	if why := logProblem(&st); why != "" {
-		f.Close()
-		return nil, fmt.Errorf("log file %s %s: give a regular file with one name", name, why)
-	}
-	_ = unix.SetNonblock(int(f.Fd()), false)
 	if c != nil && (created || st.Uid == 0 && rootOnlyDir(name)) {
 		// The daemon must be able to reopen its own log (on HUP, say).
 		_ = f.Chown(int(c.UID), int(c.GID))
 	}
 	return f, nil
-}
-
-// logProblem says why the file st is no log file ("" when it is one).
-func logProblem(st *unix.Stat_t) string {
-	switch {
-	case st.Mode&unix.S_IFMT == unix.S_IFIFO:
-		return "is a FIFO"
-	case st.Mode&unix.S_IFMT == unix.S_IFCHR, st.Mode&unix.S_IFMT == unix.S_IFBLK:
-		return "is a device"
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return "is not a regular file"
-	case st.Nlink != 1:
-		return fmt.Sprintf("has %d hard links", st.Nlink)
-	}
-	return ""
 }
 
 // rootOnlyDir reports whether the directory of path belongs to root and

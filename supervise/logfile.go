@@ -98,7 +98,27 @@ func (l *logFile) open() error {
 // (given to owner) when missing, and refuses anything but a regular file
 // with one name.
 func openIn(dfd int, name, path string, owner *Cred) (*os.File, int64, error) {
+	f, st, created, err := OpenLogAt(dfd, name, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if created && owner != nil {
+		_ = unix.Fchown(int(f.Fd()), int(owner.UID), int(owner.GID))
+	}
+	return f, st.Size, nil
+}
+
+// OpenLogAt opens name, relative to the directory dfd (unix.AT_FDCWD for
+// the working directory), for appending, creating it 0640 when missing;
+// path is what errors call it. It returns the file (blocking, close on
+// exec), its status, and whether it was created. It never follows a
+// symbolic link, never blocks in the open of a FIFO, and refuses, closing
+// it again, anything but a regular file with one name (a FIFO, a device,
+// a directory, a hard link to, say, /etc/shadow), with a one-line error
+// naming path and the fix. Whose the file is stays the caller's decision.
+func OpenLogAt(dfd int, name, path string) (*os.File, unix.Stat_t, bool, error) {
 	const flags = unix.O_WRONLY | unix.O_APPEND | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
+	var st unix.Stat_t
 	created := true
 	fd, err := unix.Openat(dfd, name, flags|unix.O_CREAT|unix.O_EXCL, 0o640)
 	if errors.Is(err, unix.EEXIST) {
@@ -107,28 +127,24 @@ func openIn(dfd int, name, path string, owner *Cred) (*os.File, int64, error) {
 	}
 	switch {
 	case errors.Is(err, unix.ELOOP):
-		return nil, 0, fmt.Errorf("log file %s is a symbolic link, which daemonctl never follows: give the real path", path)
+		return nil, st, false, fmt.Errorf("log file %s is a symbolic link, which daemonctl never follows: give the real path", path)
 	case errors.Is(err, unix.ENXIO):
-		return nil, 0, fmt.Errorf("log file %s is a FIFO or socket: give a regular file", path)
+		return nil, st, false, fmt.Errorf("log file %s is a FIFO or socket: give a regular file", path)
 	case err != nil:
-		return nil, 0, fmt.Errorf("log file %s: %w", path, err)
+		return nil, st, false, fmt.Errorf("log file %s: %w", path, err)
 	}
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, 0, fmt.Errorf("log file %s: %w", path, err)
+		return nil, st, false, fmt.Errorf("log file %s: %w", path, err)
 	}
 	if why := logProblem(&st); why != "" {
 		unix.Close(fd)
-		return nil, 0, fmt.Errorf("log file %s %s: give a regular file with one name", path, why)
+		return nil, st, false, fmt.Errorf("log file %s %s: give a regular file with one name", path, why)
 	}
 	// Blocking from here on; O_NONBLOCK only kept the open of a FIFO from
 	// hanging.
 	_ = unix.SetNonblock(fd, false)
-	if created && owner != nil {
-		_ = unix.Fchown(fd, int(owner.UID), int(owner.GID))
-	}
-	return os.NewFile(uintptr(fd), path), st.Size, nil
+	return os.NewFile(uintptr(fd), path), st, created, nil
 }
 
 // logProblem says why the file st is no log file ("" when it is one).
