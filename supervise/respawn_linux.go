@@ -13,12 +13,8 @@ import (
 // and this subreaper adopted.
 func (s *Supervisor) reap() {
 	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || pid <= 0 {
+		pid, ws, ok := reapOne()
+		if !ok {
 			break
 		}
 		if s.main != nil && pid == s.main.pid {
@@ -27,6 +23,18 @@ func (s *Supervisor) reap() {
 	}
 	if s.handoff && !s.ended {
 		s.tryHandoff()
+	}
+}
+
+// reapOne collects one exited child, if any, without waiting.
+func reapOne() (int, unix.WaitStatus, bool) {
+	var ws unix.WaitStatus
+	for {
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return pid, ws, err == nil && pid > 0
 	}
 }
 

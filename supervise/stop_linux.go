@@ -1,7 +1,6 @@
 package supervise
 
 import (
-	"errors"
 	"os/signal"
 	"slices"
 	"time"
@@ -155,12 +154,7 @@ func (s *Supervisor) stopAll(sched signals.Schedule) {
 // reapQuietly collects every exited child without acting on it.
 func (s *Supervisor) reapQuietly() {
 	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || pid <= 0 {
+		if _, _, ok := reapOne(); !ok {
 			return
 		}
 	}
